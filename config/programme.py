@@ -1,0 +1,259 @@
+"""Programmes are configuration: one YAML file per programme, validated on load.
+
+A new form or a new year is a new file in ``config/programmes/`` (or in a folder
+named by ``GUICHET_PROGRAMMES_DIR``); no code is specific to one programme.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from guichet.errors import ConfigError
+
+PROGRAMMES_DIR = Path(__file__).parent / "programmes"
+
+FieldType = Literal[
+    "text",
+    "date",
+    "enterprise_number",
+    "number",
+    "yes_no",
+    "phone",
+    "email",
+    "choice",
+    "multi_choice",
+    "score",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """One field of a form: its record key, how it is printed, how it is normalised."""
+
+    key: str
+    label: str | None = None  # None only for derived fields
+    variants: tuple[str, ...] = ()
+    type: FieldType = "text"
+    required: bool = False
+    derived: bool = False  # filled from another field (e.g. the detail after oui/non)
+    detail_key: str | None = None  # yes_no: where the text after the answer goes
+    template_answer: str | None = None  # text the blank form prints as the answer
+    inline_without_separator: bool = False  # "Fait à Bruxelles": no colon after the label
+    choices: dict[str, tuple[str, ...]] = {}  # choice: value -> phrases that mean it
+    options: tuple[str, ...] = ()  # multi_choice: the printed options, in order
+    max_lines: int | None = None
+    min: int = 1  # score bounds
+    max: int = 10
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldSpec:
+        if self.label is None and not self.derived:
+            raise ValueError("a field needs a label unless it is derived")
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice field needs choices")
+        if self.type == "multi_choice" and not self.options:
+            raise ValueError("a multi_choice field needs options")
+        if self.detail_key and self.type != "yes_no":
+            raise ValueError("detail_key goes with type yes_no")
+        return self
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ((self.label,) if self.label else ()) + self.variants
+
+
+class SectionSpec(_Strict):
+    id: str
+    fields: tuple[FieldSpec, ...]
+    max_lines: int | None = None  # default line limit for the section's text fields
+    any_order: bool = False  # fields may be read in any order (tables with repeated labels)
+
+
+class FormSpec(_Strict):
+    sections: tuple[SectionSpec, ...]
+    stops: tuple[str, ...] = ()
+    ignore_patterns: tuple[str, ...] = ()  # regexes of instructions never part of an answer
+    chars_per_line: int = 95
+
+    @field_validator("ignore_patterns")
+    @classmethod
+    def _valid_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"invalid regex {pattern!r}: {e}") from e
+        return value
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> FormSpec:
+        keys = [f.key for s in self.sections for f in s.fields]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"duplicate field keys: {', '.join(dupes)}")
+        by_key = set(keys)
+        for f in self.fields():
+            if f.detail_key and f.detail_key not in by_key:
+                raise ValueError(f"{f.key}: detail_key {f.detail_key} is not a field")
+        return self
+
+    def fields(self) -> Iterator[FieldSpec]:
+        for section in self.sections:
+            yield from section.fields
+
+    def field(self, key: str) -> FieldSpec:
+        for f in self.fields():
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def line_limit(self, key: str) -> int | None:
+        for section in self.sections:
+            for f in section.fields:
+                if f.key == key:
+                    return f.max_lines or (section.max_lines if f.type == "text" else None)
+        raise KeyError(key)
+
+
+class AnnexSpec(_Strict):
+    key: str
+    label: str
+    required: bool = True
+    keywords: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    years: int | None = None  # bilans: how many distinct financial years are required
+
+
+class MailboxSpec(_Strict):
+    id: str
+    address: str
+
+
+class SubjectSpec(_Strict):
+    convention: str
+    parts: tuple[str, ...]  # fixed parts before the structure name, in order
+    year: int | None = None
+
+
+class RecognitionSpec(_Strict):
+    phrases: tuple[str, ...]
+
+
+class PeriodSpec(_Strict):
+    start: dt.date
+    end: dt.date
+
+
+class PersonSpec(_Strict):
+    name: str
+    email: str
+    phone: str | None = None
+
+
+class Programme(_Strict):
+    id: str
+    name: str
+    organisation: str
+    timezone: str = "Europe/Brussels"
+    deadline: dt.datetime | None = None  # naive: local time in `timezone`
+    phone_calls: PeriodSpec | None = None
+    results_date: dt.date | None = None
+    manager: PersonSpec | None = None
+    mailboxes: tuple[MailboxSpec, ...] = ()
+    subject: SubjectSpec | None = None
+    recognition: RecognitionSpec
+    form: FormSpec
+    annexes: tuple[AnnexSpec, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {value!r}") from e
+        return value
+
+    @field_validator("deadline")
+    @classmethod
+    def _naive_deadline(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None:
+            raise ValueError("give the deadline in local time, without an offset")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def deadline_at(self) -> dt.datetime | None:
+        """The deadline as an aware datetime in the programme's time zone."""
+        return self.deadline.replace(tzinfo=self.zone) if self.deadline else None
+
+    def field_keys(self) -> list[str]:
+        return [f.key for f in self.form.fields()]
+
+    def required_keys(self) -> list[str]:
+        return [f.key for f in self.form.fields() if f.required]
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(racine)"
+    return f"clé « {where} » : {first['msg']}"
+
+
+def load_programme_file(path: Path) -> Programme:
+    """Read and validate one programme file; errors name the file and the key."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path} : illisible ({e.strerror})") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} : YAML invalide ({e})") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} : le fichier doit décrire un programme (un dictionnaire)")
+    try:
+        return Programme.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{path} : {_describe(e)}") from e
+
+
+def programme_dirs() -> list[Path]:
+    extra = os.environ.get("GUICHET_PROGRAMMES_DIR")
+    return ([Path(extra)] if extra else []) + [PROGRAMMES_DIR]
+
+
+@cache
+def _load_dir(directory: Path) -> tuple[Programme, ...]:
+    return tuple(load_programme_file(p) for p in sorted(directory.glob("*.yaml")))
+
+
+def all_programmes() -> list[Programme]:
+    seen: dict[str, Programme] = {}
+    for directory in programme_dirs():
+        if directory.is_dir():
+            for programme in _load_dir(directory):
+                seen.setdefault(programme.id, programme)
+    return list(seen.values())
+
+
+def load_programme(programme_id: str) -> Programme:
+    for programme in all_programmes():
+        if programme.id == programme_id:
+            return programme
+    known = ", ".join(sorted(p.id for p in all_programmes())) or "aucun"
+    raise ConfigError(f"programme inconnu : « {programme_id} » (connus : {known})")
