@@ -1,0 +1,1 @@
+"""Subcommands of the guichet CLI, one module each."""

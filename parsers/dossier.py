@@ -1,0 +1,244 @@
+"""Read a dossier file (bytes) into the record of its programme's form.
+
+This is the one entry point other packages use: ``parse_dossier(data, filename)``.
+The steps: tell the format from the content, read text blocks (Word or PDF; legacy
+formats through LibreOffice), recognise the programme from the text, fill the form,
+normalise each value by its type, and list what a coordinator must know.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from config.programme import FieldSpec, Programme, all_programmes, load_programme
+from guichet.errors import UnknownForm, UnsupportedFormat
+from parsers import normalise
+from parsers.blocks import DocumentText
+from parsers.filling import FillResult, FormFiller, RawAnswer
+from parsers.labels import key_of
+from parsers.sniff import sniff
+
+CONVERTIBLE = {"ole2": ".doc", "odt": ".odt", "rtf": ".rtf"}
+MIN_COVERAGE = 0.35  # share of a form's labels a document must show to be that form
+
+
+@dataclass
+class FieldReading:
+    """Where one field's value came from."""
+
+    raw: str | None  # the text as written (None: label not found)
+    value: Any  # normalised, JSON-ready; None when blank, placeholder or unreadable
+    found: bool  # the label was found in the document
+    where: str | None = None  # "inline", "nextline", "cell-right", "grid", ...
+
+
+@dataclass
+class ParsedDossier:
+    programme: Programme
+    format: str  # "docx" or "pdf"
+    fields: dict[str, Any]  # every key of the programme's form, in form order
+    missing: list[str]  # required keys whose value is None
+    warnings: list[str] = field(default_factory=list)  # French, for a person
+    readings: dict[str, FieldReading] = field(default_factory=dict)
+    tracked_changes: bool = False
+    converted_from: str | None = None  # ".doc", ".odt", ... when LibreOffice converted it
+    coverage: float = 0.0  # share of the form's labels found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "programme": self.programme.id,
+            "fields": self.fields,
+            "missing": self.missing,
+            "warnings": self.warnings,
+        }
+
+
+def parse_dossier(data: bytes, filename: str, programme_id: str | None = None) -> ParsedDossier:
+    """Parse a dossier; the programme is recognised from the content unless given.
+
+    Raises ``UnreadableDocument`` (or a subclass: ``EncryptedDocument``,
+    ``ScannedDocument``, ``UnsupportedFormat``, ``UnknownForm``) with a French message.
+    """
+    doc, converted_from = read_document(data, filename)
+    return fill_document(doc, programme_id, converted_from=converted_from)
+
+
+def read_document(data: bytes, filename: str) -> tuple[DocumentText, str | None]:
+    """Text blocks of a Word, PDF or (converted) legacy document."""
+    kind = sniff(data, filename)
+    if kind == "pdf":
+        from parsers.pdf_reader import read_pdf
+
+        return read_pdf(data), None
+    if kind in ("docx", "docm"):
+        from parsers.word_reader import read_word
+
+        return read_word(data), None
+    if kind in CONVERTIBLE:
+        from parsers.convert import convert_to_docx
+        from parsers.word_reader import read_word
+
+        suffix = CONVERTIBLE[kind]
+        return read_word(convert_to_docx(data, suffix)), suffix
+    shown = filename.rsplit(".", 1)[-1].lower() if "." in filename else kind
+    raise UnsupportedFormat(
+        f"format non pris en charge (« {shown} ») : le dossier doit être un fichier Word (.docx) ou PDF."
+    )
+
+
+@cache
+def _filler(programme_id: str) -> FormFiller:
+    return FormFiller(load_programme(programme_id).form)
+
+
+def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Programme, FillResult]:
+    """The programme whose form this document is, and the form filled from it."""
+    candidates = [load_programme(programme_id)] if programme_id else all_programmes()
+    text_key = key_of(" ".join(b.text for b in doc.blocks))
+    best: tuple[float, Programme, FillResult] | None = None
+    for programme in candidates:
+        result = _filler(programme.id).fill(doc)
+        phrases = sum(1 for p in programme.recognition.phrases if key_of(p) in text_key)
+        score = result.coverage + 0.1 * phrases
+        if best is None or score > best[0]:
+            best = (score, programme, result)
+    if best is None or best[2].coverage < MIN_COVERAGE:
+        if programme_id:
+            raise UnknownForm(f"ce document n'est pas un dossier « {candidates[0].name} » : ses rubriques sont introuvables.")
+        raise UnknownForm("ce document n'est le dossier d'aucun programme connu.")
+    return best[1], best[2]
+
+
+def fill_document(doc: DocumentText, programme_id: str | None = None, *, converted_from: str | None = None) -> ParsedDossier:
+    programme, result = recognise(doc, programme_id)
+    form = programme.form
+    fields: dict[str, Any] = {}
+    readings: dict[str, FieldReading] = {}
+    warnings: list[str] = []
+    for spec in form.fields():
+        if spec.derived:
+            continue
+        answer = result.answers[spec.key]
+        reading = normalise_answer(spec, answer)
+        fields[spec.key] = reading.value
+        readings[spec.key] = FieldReading(answer.text, reading.value, answer.found, answer.where or None)
+        if reading.warning:
+            warnings.append(f"{short_label(spec)} : {reading.warning}")
+        if spec.detail_key:
+            fields[spec.detail_key] = normalise.clean_text(reading.detail).value if reading.value is not None else None
+        if not answer.found and spec.required:
+            warnings.append(f"Rubrique introuvable dans le document : « {short_label(spec)} ».")
+        limit = form.line_limit(spec.key)
+        if limit and isinstance(reading.value, str):
+            used = printed_lines(reading.value, form.chars_per_line)
+            if used > limit:
+                warnings.append(f"{short_label(spec)} : réponse de {used} lignes environ, pour {limit} lignes maximum.")
+    ordered = {spec.key: fields.get(spec.key) for spec in form.fields()}
+    if doc.tracked_changes:
+        warnings.append("Le document contient des modifications suivies non acceptées : le texte inséré est lu, le texte supprimé est ignoré.")
+    if converted_from:
+        warnings.append(f"Document {converted_from} converti en .docx par LibreOffice avant lecture.")
+    warnings.extend(doc.notes)
+    return ParsedDossier(
+        programme=programme,
+        format=doc.format,
+        fields=ordered,
+        missing=[k for k in programme.required_keys() if ordered.get(k) is None],
+        warnings=warnings,
+        readings=readings,
+        tracked_changes=doc.tracked_changes,
+        converted_from=converted_from,
+        coverage=result.coverage,
+    )
+
+
+def normalise_answer(spec: FieldSpec, answer: RawAnswer) -> normalise.Normalised:
+    """The value of one answer by its field's type."""
+    if not answer.found:
+        return normalise.Normalised(None)
+    lines = drop_template(spec, answer.lines)
+    text = "\n".join(lines)
+    match spec.type:
+        case "text":
+            return normalise.clean_text(text)
+        case "date":
+            return normalise.parse_date(text) if text.strip() else normalise.Normalised(None)
+        case "enterprise_number":
+            return normalise.parse_enterprise_number(text) if text.strip() else normalise.Normalised(None)
+        case "number":
+            return normalise.parse_number(text) if text.strip() else normalise.Normalised(None)
+        case "yes_no":
+            return normalise.parse_yes_no(text, spec.template_answer)
+        case "phone":
+            return normalise.parse_phone(text) if text.strip() else normalise.Normalised(None)
+        case "email":
+            return normalise.parse_email(text) if text.strip() else normalise.Normalised(None)
+        case "choice":
+            return normalise.parse_choice(text, dict(spec.choices), spec.template_answer)
+        case "score":
+            if answer.where == "grid":
+                if not answer.grid_value:
+                    return normalise.Normalised(None, "plusieurs cases cochées ou aucune : note illisible.")
+                return normalise.parse_score(answer.grid_value, spec.min, spec.max)
+            return normalise.parse_score(text, spec.min, spec.max) if text.strip() else normalise.Normalised(None)
+        case "multi_choice":
+            return read_choices(spec, lines)
+    raise AssertionError(spec.type)  # pydantic restricts the types
+
+
+def drop_template(spec: FieldSpec, lines: list[str]) -> list[str]:
+    """Without the blank form's own answer text ("oui/non", the list of options) when
+    the applicant wrote an answer after it."""
+    if not spec.template_answer or len(lines) < 2:
+        return lines
+    template = key_of(spec.template_answer)
+    kept = [line for line in lines if key_of(line) != template]
+    return kept or lines
+
+
+MARKED = ("☒", "☑", "✓", "✔", "■", "⊠", "[x]", "[X]", "(x)", "(X)")
+UNMARKED = ("☐", "□", "❑", "[ ]", "( )")
+
+
+def read_choices(spec: FieldSpec, lines: list[str]) -> normalise.Normalised:
+    """Options chosen in a printed list: ticked boxes, an X after the line, or the others deleted."""
+    from rapidfuzz import fuzz, process
+
+    option_keys = [key_of(o) for o in spec.options]
+    seen: dict[int, bool | None] = {}
+    for line in lines:
+        text = line.strip()
+        mark: bool | None = None
+        if text.startswith(MARKED):
+            mark = True
+        elif text.startswith(UNMARKED):
+            mark = False
+        stripped = text.lstrip("☒☑✓✔■⊠☐□❑[]()xX -–•·*").rstrip(" *")
+        if stripped.endswith((" X", " x", "\tX", "\tx", "☒", "✓", "✔")):
+            mark, stripped = True, stripped[:-1].rstrip(" \t-–:")
+        best = process.extractOne(key_of(stripped), option_keys, scorer=fuzz.ratio, score_cutoff=85)
+        if best is not None:
+            seen[best[2]] = mark if seen.get(best[2]) is None else seen[best[2]]
+    if not seen:
+        return normalise.Normalised(None)
+    if any(m is True for m in seen.values()):
+        chosen = sorted(i for i, m in seen.items() if m is True)
+    elif any(m is False for m in seen.values()):
+        return normalise.Normalised(None, "aucune case cochée.")
+    elif len(seen) == len(spec.options):
+        return normalise.Normalised(None, "liste laissée intacte : aucun choix indiqué.")
+    else:
+        chosen = sorted(seen)
+    return normalise.Normalised([spec.options[i] for i in chosen])
+
+
+def printed_lines(text: str, chars_per_line: int) -> int:
+    return sum(max(1, math.ceil(len(par) / chars_per_line)) for par in text.split("\n") if par.strip())
+
+
+def short_label(spec: FieldSpec, limit: int = 60) -> str:
+    label = spec.label or spec.key
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"

@@ -1,0 +1,179 @@
+"""Finding a form's printed labels in text that applicants have retyped.
+
+Text is folded to a *key* (no case, no accents, letters and digits only, single
+spaces, no leading bullet or numbering) together with a map from key positions back
+to the original text, so that a label found in the key tells where its answer starts
+in what the applicant wrote. Similarity is rapidfuzz's ratio on keys, with a stricter
+bar for short labels (a bare fuzzy score matched "Tel." to "Numéro d'entreprise").
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+# Characters after which an answer may start on the label's own line.
+SEPARATORS = ":?\t\n"
+NUMBERING = re.compile(r"^\s*(?:[·•▪◦‣∙*>–—-]\s*)*(?:(?:\d{1,2}|[a-hA-H])\s*[.)]\s+)?(?:[·•▪◦‣∙*>–—-]\s*)*")
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A key and, for each key character, the index just after its source character."""
+
+    key: str
+    ends: tuple[int, ...]
+
+    def original_end(self, key_end: int) -> int:
+        """Index in the original text just after the key's first ``key_end`` characters."""
+        if key_end <= 0:
+            return 0
+        return self.ends[min(key_end, len(self.ends)) - 1]
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", char)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return "".join(c if c.isalnum() else " " for c in kept) or " "
+
+
+def fold(text: str, *, strip_numbering: bool = True) -> Folded:
+    """Fold ``text`` to its key, remembering where each key character came from."""
+    start = NUMBERING.match(text).end() if strip_numbering else 0
+    chars: list[str] = []
+    ends: list[int] = []
+    for i in range(start, len(text)):
+        for c in _fold_char(text[i]):
+            if c == " " and (not chars or chars[-1] == " "):
+                continue
+            chars.append(c)
+            ends.append(i + 1)
+    if chars and chars[-1] == " ":
+        chars.pop()
+        ends.pop()
+    return Folded("".join(chars), tuple(ends))
+
+
+def key_of(text: str) -> str:
+    return fold(text).key
+
+
+def threshold(label_key: str) -> float:
+    """The ratio a candidate needs to count as this label."""
+    n = len(label_key)
+    if n <= 6:
+        return 100.0  # "nom", "genre", "le": only the exact word
+    if n <= 14:
+        return 92.0
+    return 86.0
+
+
+@dataclass(frozen=True, slots=True)
+class LabelHit:
+    label: int  # index of the label in the LabelIndex
+    score: float
+    split: int  # index in the original text where the answer part begins
+
+
+@dataclass(frozen=True, slots=True)
+class LabelEntry:
+    key: str
+    inline_free: bool = False  # may be followed by its answer without a colon ("Fait à X")
+    trailing_value: bool = False  # may be followed by a score at the end of the line
+
+
+class LabelIndex:
+    """All label keys of a form, matched against a text in a few C-level passes."""
+
+    def __init__(self, entries: list[LabelEntry], trailing: re.Pattern[str] | None = None) -> None:
+        self.entries = entries
+        self.keys = [e.key for e in entries]
+        self.needs = [threshold(k) for k in self.keys]
+        self.longest = max((len(k) for k in self.keys), default=0)
+        self.trailing = trailing
+        self.by_first_word: dict[str, list[int]] = {}
+        for i, k in enumerate(self.keys):
+            self.by_first_word.setdefault(k.split(" ", 1)[0], []).append(i)
+
+    def hits(self, text: str, folded: Folded) -> dict[int, LabelHit]:
+        """Best reading of ``text`` as each label it may start with.
+
+        Candidates: the text up to each separator (":", "?", tab, line break), the
+        whole text, the text before a trailing score, and, for labels written without
+        a colon ("Fait à Bruxelles"), the text up to where the exact label ends.
+        """
+        key = folded.key
+        best: dict[int, LabelHit] = {}
+        if not key:
+            return best
+        limit = self.longest * 1.4 + 4
+        candidates: list[tuple[str, int, bool]] = []  # (key, split, only labels with trailing values)
+        for i, char in enumerate(text):
+            if char in SEPARATORS:
+                prefix = key_of_prefix(folded, i)
+                if len(prefix) > limit:
+                    break
+                candidates.append((prefix, i + 1, False))
+        if len(key) <= limit:
+            candidates.append((key, len(text), False))
+        if self.trailing is not None:
+            m = self.trailing.search(text)
+            if m and m.start() > 0:
+                candidates.append((key_of_prefix(folded, m.start()), m.start(), True))
+        for cand, split, trailing_only in candidates:
+            if not cand:
+                continue
+            for _, score, i in process.extract(cand, self.keys, scorer=fuzz.ratio, score_cutoff=84, limit=None):
+                entry = self.entries[i]
+                if trailing_only and not entry.trailing_value:
+                    continue
+                if score < self.needs[i] and cand != entry.key:
+                    continue
+                if abs(len(cand) - len(entry.key)) > max(len(entry.key) * 0.35, 3):
+                    continue
+                current = best.get(i)
+                if current is None or score > current.score:
+                    best[i] = LabelHit(i, float(score), split)
+        for i in self._prefixes(key):
+            entry = self.entries[i]
+            if entry.inline_free:
+                end = folded.original_end(len(entry.key))
+                current = best.get(i)
+                if current is None or current.score < 100 or current.split < end:
+                    best[i] = LabelHit(i, 100.0, end)
+        return best
+
+    def _prefixes(self, key: str) -> list[int]:
+        """Labels that the key starts with exactly, at a word boundary."""
+        found = []
+        for i in self.by_first_word.get(key.split(" ", 1)[0], ()):
+            k = self.keys[i]
+            if key.startswith(k) and (len(key) == len(k) or key[len(k)] == " "):
+                found.append(i)
+        return found
+
+    def wrapped_starts(self, key: str) -> list[int]:
+        """Labels this text may be the first line of (a label wrapped onto more lines)."""
+        n = len(key)
+        if n < 10:
+            return []
+        longer = [i for i, k in enumerate(self.keys) if len(k) > n + 2]
+        if not longer:
+            return []
+        heads = [self.keys[i][:n] for i in longer]
+        return [longer[j] for _, _, j in process.extract(key, heads, scorer=fuzz.ratio, score_cutoff=90, limit=None)]
+
+
+def key_of_prefix(folded: Folded, end: int) -> str:
+    """Key of the original text's first ``end`` characters (a prefix of the key)."""
+    return folded.key[: bisect_right(folded.ends, end)].rstrip()
+
+
+def similar(a_key: str, b_key: str, cutoff: float) -> bool:
+    return bool(a_key) and fuzz.ratio(a_key, b_key, score_cutoff=cutoff) >= cutoff

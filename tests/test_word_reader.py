@@ -1,0 +1,164 @@
+"""The Word reader sees what Word shows: content controls, insertions, text boxes, symbols."""
+
+from __future__ import annotations
+
+import pytest
+
+from guichet.errors import UnreadableDocument, UnsupportedFormat
+from parsers.word_reader import read_word
+from tests.wordml import docx_bytes, p, run, table
+
+
+def texts(body: str) -> list[str]:
+    return [b.text for b in read_word(docx_bytes(body)).blocks]
+
+
+def test_plain_paragraphs_in_order() -> None:
+    assert texts(p("Nom : ", "Deprez") + p("Prénom : Omar")) == ["Nom : Deprez", "Prénom : Omar"]
+
+
+def test_inline_content_control_is_read_with_its_tag() -> None:
+    body = p(
+        run("Prénom : "),
+        '<w:sdt><w:sdtPr><w:tag w:val="prenom"/></w:sdtPr><w:sdtContent>' + run("Marie") + "</w:sdtContent></w:sdt>",
+    )
+    blocks = read_word(docx_bytes(body)).blocks
+    assert blocks[0].text == "Prénom : Marie"
+    assert blocks[0].tag == "prenom"
+
+
+def test_content_control_showing_its_placeholder_is_not_an_answer() -> None:
+    body = p(
+        run("Prénom : "),
+        "<w:sdt><w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent>"
+        + run("Cliquez ou appuyez ici pour entrer du texte.")
+        + "</w:sdtContent></w:sdt>",
+    )
+    assert texts(body) == ["Prénom : "]
+
+
+def test_block_content_control_paragraphs_are_read() -> None:
+    body = p("Question ?") + "<w:sdt><w:sdtPr/><w:sdtContent>" + p("Réponse 1") + p("Réponse 2") + "</w:sdtContent></w:sdt>"
+    assert texts(body) == ["Question ?", "Réponse 1", "Réponse 2"]
+
+
+def test_rows_and_cells_wrapped_in_content_controls_keep_their_coordinates() -> None:
+    body = (
+        "<w:tbl><w:tblPr/><w:tblGrid/>"
+        "<w:sdt><w:sdtPr/><w:sdtContent><w:tr><w:tc>" + p("Nom") + "</w:tc>"
+        "<w:sdt><w:sdtPr/><w:sdtContent><w:tc>" + p("Deprez") + "</w:tc></w:sdtContent></w:sdt>"
+        "</w:tr></w:sdtContent></w:sdt></w:tbl>"
+    )
+    blocks = read_word(docx_bytes(body)).blocks
+    assert [(b.text, b.row, b.col) for b in blocks] == [("Nom", 0, 0), ("Deprez", 0, 1)]
+
+
+def test_tracked_insertions_are_read_and_deletions_are_not() -> None:
+    body = p(
+        run("Agrément : "),
+        '<w:del w:id="1" w:author="A" w:date="2026-09-01T10:00:00Z"><w:r><w:delText>oui/non</w:delText></w:r></w:del>',
+        '<w:ins w:id="2" w:author="A" w:date="2026-09-01T10:00:00Z">' + run("non") + "</w:ins>",
+    )
+    doc = read_word(docx_bytes(body))
+    assert [b.text for b in doc.blocks] == ["Agrément : non"]
+    assert doc.tracked_changes
+
+
+def test_moved_text_is_read_once_at_its_new_place() -> None:
+    body = p('<w:moveFrom w:id="1" w:author="A">' + run("ancien") + "</w:moveFrom>", '<w:moveTo w:id="2" w:author="A">' + run("nouveau") + "</w:moveTo>")
+    assert texts(body) == ["nouveau"]
+
+
+def test_text_box_is_read_once_after_its_anchor_paragraph() -> None:
+    box = p("Dans la boîte")
+    drawing = (
+        "<w:r><mc:AlternateContent><mc:Choice Requires=\"wps\"><w:drawing><wp:anchor><a:graphic><a:graphicData>"
+        f"<wps:wsp><wps:txbx><w:txbxContent>{box}</w:txbxContent></wps:txbx></wps:wsp>"
+        "</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>"
+        f"<mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>{box}</w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback>"
+        "</mc:AlternateContent></w:r>"
+    )
+    blocks = read_word(docx_bytes(p(run("Adresse : "), drawing) + p("Suite"))).blocks
+    assert [(b.text, b.source) for b in blocks] == [
+        ("Adresse : ", "body"),
+        ("Dans la boîte", "textbox"),
+        ("Suite", "body"),
+    ]
+
+
+def test_symbols_smart_tags_fields_and_hyperlinks_give_their_text() -> None:
+    body = p(
+        '<w:r><w:sym w:font="Wingdings" w:char="F0FE"/></w:r>',
+        run(" Digital economy "),
+        '<w:smartTag w:uri="u" w:element="place">' + run("Bruxelles") + "</w:smartTag>",
+        '<w:fldSimple w:instr="DATE">' + run(" 12/03/2019") + "</w:fldSimple>",
+        '<w:hyperlink r:id="x" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">' + run(" www.x.be") + "</w:hyperlink>",
+    )
+    assert texts(body) == ["☒ Digital economy Bruxelles 12/03/2019 www.x.be"]
+
+
+def test_complex_field_codes_are_not_text() -> None:
+    body = p(
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>',
+        '<w:r><w:instrText> MERGEFIELD nom </w:instrText></w:r>',
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>',
+        run("Deprez"),
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>',
+    )
+    assert texts(body) == ["Deprez"]
+
+
+def test_merged_cells_are_read_once_and_spans_shift_columns() -> None:
+    body = (
+        "<w:tbl><w:tblPr/><w:tblGrid/>"
+        '<w:tr><w:tc><w:tcPr><w:gridSpan w:val="2"/></w:tcPr>' + p("Titre") + "</w:tc><w:tc>" + p("C") + "</w:tc></w:tr>"
+        '<w:tr><w:tc><w:tcPr><w:vMerge w:val="restart"/></w:tcPr>' + p("Haut") + "</w:tc><w:tc>" + p("B") + "</w:tc><w:tc>" + p("C2") + "</w:tc></w:tr>"
+        "<w:tr><w:tc><w:tcPr><w:vMerge/></w:tcPr>" + p("") + "</w:tc><w:tc>" + p("B3") + "</w:tc><w:tc>" + p("C3") + "</w:tc></w:tr>"
+        "</w:tbl>"
+    )
+    blocks = read_word(docx_bytes(body)).blocks
+    assert [(b.text, b.row, b.col) for b in blocks] == [
+        ("Titre", 0, 0), ("C", 0, 2), ("Haut", 1, 0), ("B", 1, 1), ("C2", 1, 2), ("B3", 2, 1), ("C3", 2, 2),
+    ]
+
+
+def test_nested_tables_get_their_own_coordinates() -> None:
+    inner = table(["a", "b"])
+    blocks = read_word(docx_bytes(table(["outer", inner]))).blocks
+    assert [(b.text, b.table, b.col) for b in blocks] == [("outer", 0, 0), ("a", 1, 0), ("b", 1, 1)]
+
+
+def test_line_breaks_and_tabs_are_kept() -> None:
+    assert texts(p('<w:r><w:t>Nom</w:t><w:tab/><w:t>Deprez</w:t><w:br/><w:t>suite</w:t></w:r>')) == ["Nom\tDeprez\nsuite"]
+
+
+def test_not_a_zip_is_unsupported() -> None:
+    with pytest.raises(UnsupportedFormat):
+        read_word(b"not a zip at all")
+
+
+def test_broken_xml_is_unreadable() -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("word/document.xml", "<w:document><w:body>")
+    with pytest.raises(UnreadableDocument):
+        read_word(buffer.getvalue())
+
+
+def test_entities_are_not_expanded() -> None:
+    import io
+    import zipfile
+
+    evil = (
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        "<w:body><w:p><w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("word/document.xml", evil)
+    doc = read_word(buffer.getvalue())
+    assert all("root:" not in b.text for b in doc.blocks)
