@@ -14,9 +14,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz, process
+
 from config.programme import FieldSpec, FormSpec
 from parsers.blocks import Block, DocumentText
-from parsers.labels import Folded, LabelEntry, LabelIndex, fold, key_of, similar
+from parsers.labels import Folded, LabelEntry, LabelIndex, fold, key_of
 
 STOP_CUTOFF = 88.0
 STRONG_LABEL = 95.0  # an unchosen reading this good still ends the previous answer
@@ -133,7 +135,7 @@ class FormFiller:
         return text
 
     def _is_stop(self, key: str) -> bool:
-        return any(similar(key, stop, STOP_CUTOFF) for stop in self.stop_keys if abs(len(stop) - len(key)) <= len(stop) * 0.2 + 2)
+        return bool(key) and process.extractOne(key, self.stop_keys, scorer=fuzz.ratio, score_cutoff=STOP_CUTOFF) is not None
 
     def _readings(self, blocks: list[Block], texts: list[str], folded: list[Folded]) -> list[_Reading]:
         found: list[_Reading] = []
@@ -180,6 +182,7 @@ class FormFiller:
         """A label spread over several lines (PDF wrapping, or Enter pressed inside it)."""
         parts = [texts[i]]
         offsets = [0]
+        best: _Reading | None = None
         for j in range(i + 1, min(i + MAX_LABEL_LINES, len(blocks))):
             if blocks[j].in_table != blocks[i].in_table or (blocks[i].in_table and not blocks[i].same_cell(blocks[j])):
                 break
@@ -187,13 +190,18 @@ class FormFiller:
             parts.append(texts[j])
             window = "\n".join(parts)
             hit = self.index.hits(window, fold(window)).get(label_id)
-            if hit is not None:
-                k = max(n for n, off in enumerate(offsets) if off <= hit.split)
-                split = hit.split - offsets[k]
-                if split > len(texts[i + k]):  # the split fell on the line break after it
-                    k, split = k + 1, 0
-                return _Reading(self.labels[label_id], i, i + k, split, hit.score)
-        return None
+            if hit is None:
+                if best is not None:
+                    break
+                continue
+            if best is not None and hit.score <= best.score:
+                break  # the label ended on the previous line
+            k = max(n for n, off in enumerate(offsets) if off <= hit.split)
+            split = hit.split - offsets[k]
+            if split > len(texts[i + k]):  # the split fell on the line break after it
+                k, split = k + 1, 0
+            best = _Reading(self.labels[label_id], i, i + k, split, hit.score)
+        return best
 
     # -- keeping the readings that respect the form's order ---------------------
 

@@ -1,16 +1,14 @@
 """Finding a form's printed labels in text that applicants have retyped.
 
 Text is folded to a *key* (no case, no accents, letters and digits only, single
-spaces, no leading bullet or numbering) together with a map from key positions back
-to the original text, so that a label found in the key tells where its answer starts
-in what the applicant wrote. Similarity is rapidfuzz's ratio on keys, with a stricter
+spaces, no leading bullet or numbering); a label found in the key can be traced back
+to where its answer starts in what the applicant wrote. Similarity is rapidfuzz's ratio on keys, with a stricter
 bar for short labels (a bare fuzzy score matched "Tel." to "Numéro d'entreprise").
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,44 +22,54 @@ NUMBERING = re.compile(r"^\s*(?:[·•▪◦‣∙*>–—-]\s*)*(?:(?:\d{1,2}|[
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """A key and, for each key character, the index just after its source character."""
+    """A text and its key."""
 
+    text: str
     key: str
-    ends: tuple[int, ...]
 
     def original_end(self, key_end: int) -> int:
-        """Index in the original text just after the key's first ``key_end`` characters."""
-        if key_end <= 0:
-            return 0
-        return self.ends[min(key_end, len(self.ends)) - 1]
+        """Index in the text just after the source of the key's first ``key_end`` characters."""
+        produced = 0
+        pending_space = False
+        for i in range(NUMBERING.match(self.text).end(), len(self.text)):
+            for c in _fold_char(self.text[i]):
+                if c == " ":
+                    pending_space = produced > 0
+                    continue
+                produced += 2 if pending_space else 1
+                pending_space = False
+            if produced >= key_end:
+                return i + 1
+        return len(self.text)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     kept = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     return "".join(c if c.isalnum() else " " for c in kept) or " "
 
 
-def fold(text: str, *, strip_numbering: bool = True) -> Folded:
-    """Fold ``text`` to its key, remembering where each key character came from."""
-    start = NUMBERING.match(text).end() if strip_numbering else 0
-    chars: list[str] = []
-    ends: list[int] = []
-    for i in range(start, len(text)):
-        for c in _fold_char(text[i]):
-            if c == " " and (not chars or chars[-1] == " "):
-                continue
-            chars.append(c)
-            ends.append(i + 1)
-    if chars and chars[-1] == " ":
-        chars.pop()
-        ends.pop()
-    return Folded("".join(chars), tuple(ends))
+class _FoldTable(dict):
+    """A str.translate table that folds each character the first time it is seen."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        self[code] = folded
+        return folded
+
+
+_TABLE = _FoldTable()
 
 
 def key_of(text: str) -> str:
-    return fold(text).key
+    """The key of a text: lower case, no accents, letters and digits, single spaces,
+    without a leading bullet or numbering."""
+    return " ".join(text[NUMBERING.match(text).end():].translate(_TABLE).split())
+
+
+def fold(text: str) -> Folded:
+    return Folded(text, key_of(text))
 
 
 def threshold(label_key: str) -> float:
@@ -171,8 +179,8 @@ class LabelIndex:
 
 
 def key_of_prefix(folded: Folded, end: int) -> str:
-    """Key of the original text's first ``end`` characters (a prefix of the key)."""
-    return folded.key[: bisect_right(folded.ends, end)].rstrip()
+    """Key of the text's first ``end`` characters."""
+    return key_of(folded.text[:end])
 
 
 def similar(a_key: str, b_key: str, cutoff: float) -> bool:

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [NAME ...]` prints figures (not a test suite)."""
