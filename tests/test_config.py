@@ -1,0 +1,101 @@
+"""Programme files are validated on load; a bad one names the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config.programme import PROGRAMMES_DIR, all_programmes, load_programme, load_programme_file
+from guichet.errors import ConfigError
+from tests.samples import SHARED
+
+CONTRACT_KEYS = {
+    "blossom-2026": SHARED / "forms" / "blossom-2026-fields.md",
+    "reves-2017": SHARED / "forms" / "reves-2017-fields.md",
+}
+
+
+def contract_keys(path: Path) -> list[str]:
+    """Keys in the first column of a field contract's table (q1 … q13 expanded)."""
+    keys = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) < 3 or "." not in cells[1] or cells[1].startswith("-"):
+            continue
+        if "…" in cells[1]:
+            first, last = (k.strip() for k in cells[1].split("…"))
+            stem, a = first.rsplit(".", 1)
+            b = last.rsplit(".", 1)[1]
+            prefix = a.rstrip("0123456789")
+            keys.extend(f"{stem}.{prefix}{n}" for n in range(int(a[len(prefix):]), int(b[len(prefix):]) + 1))
+        elif " " not in cells[1]:
+            keys.append(cells[1])
+    return [k.strip("`") for k in keys if not k.startswith("annexe.")]
+
+
+@pytest.mark.parametrize("programme_id", sorted(CONTRACT_KEYS))
+def test_programme_fields_are_the_contract(programme_id: str) -> None:
+    path = CONTRACT_KEYS[programme_id]
+    if not path.exists():
+        pytest.skip("shared forms not found")
+    assert set(load_programme(programme_id).field_keys()) == set(contract_keys(path))
+
+
+def test_both_programmes_load_with_aware_deadlines() -> None:
+    ids = {p.id for p in all_programmes()}
+    assert {"blossom-2026", "reves-2017"} <= ids
+    deadline = load_programme("blossom-2026").deadline_at
+    assert deadline is not None and deadline.utcoffset().total_seconds() == 7200  # CEST in September
+
+
+def test_unknown_programme_lists_known_ones() -> None:
+    with pytest.raises(ConfigError, match="blossom-2026"):
+        load_programme("nope-1999")
+
+
+def write_variant(tmp_path: Path, change) -> Path:
+    data = yaml.safe_load((PROGRAMMES_DIR / "blossom-2026.yaml").read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["form"]["sections"][0]["fields"][0].update(type="colour"), "form.sections.0.fields.0.type"),
+        (lambda d: d.update(timezone="Mars/Olympus"), "timezone"),
+        (lambda d: d.update(deadline="2026-09-14T10:00:00+02:00"), "deadline"),
+        (lambda d: d["form"]["sections"][0]["fields"][0].update(unknown_key=1), "unknown_key"),
+        (lambda d: d["form"]["sections"][1]["fields"].append(d["form"]["sections"][0]["fields"][0]), "duplicate field keys"),
+        (lambda d: d["form"].update(ignore_patterns=["(unclosed"]), "ignore_patterns"),
+        (lambda d: d.pop("recognition"), "recognition"),
+    ],
+)
+def test_a_bad_programme_file_names_file_and_key(tmp_path: Path, change, expected: str) -> None:
+    path = write_variant(tmp_path, change)
+    with pytest.raises(ConfigError) as info:
+        load_programme_file(path)
+    assert str(path) in info.value.message
+    assert expected in info.value.message
+
+
+def test_invalid_yaml_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="YAML invalide"):
+        load_programme_file(path)
+
+
+def test_a_new_programme_is_only_a_yaml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from config import programme as module
+
+    data = yaml.safe_load((PROGRAMMES_DIR / "reves-2017.yaml").read_text(encoding="utf-8"))
+    data.update(id="reves-2018", name="RÊVES Excellence Award 2018")
+    (tmp_path / "reves-2018.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("GUICHET_PROGRAMMES_DIR", str(tmp_path))
+    module._load_dir.cache_clear()
+    assert load_programme("reves-2018").name == "RÊVES Excellence Award 2018"
