@@ -126,7 +126,9 @@ def fill_document(doc: DocumentText, programme_id: str | None = None, *, convert
         fields[spec.key] = reading.value
         readings[spec.key] = FieldReading(answer.text, reading.value, answer.found, answer.where or None)
         if reading.warning:
-            warnings.append(f"{short_label(spec)} : {reading.warning}")
+            # choice and score warnings already name their field
+            prefix = "" if spec.type in ("choice", "score") else f"{short_label(spec)} : "
+            warnings.append(prefix + reading.warning)
         if spec.detail_key:
             fields[spec.detail_key] = normalise.clean_text(reading.detail).value if reading.value is not None else None
         if not answer.found and spec.required:
@@ -177,13 +179,15 @@ def normalise_answer(spec: FieldSpec, answer: RawAnswer) -> normalise.Normalised
         case "email":
             return normalise.parse_email(text) if text.strip() else normalise.Normalised(None)
         case "choice":
-            return normalise.parse_choice(text, dict(spec.choices), spec.template_answer)
+            return normalise.parse_choice(text, dict(spec.choices), spec.template_answer, label=short_label(spec))
         case "score":
             if answer.where == "grid":
                 if not answer.grid_value:
-                    return normalise.Normalised(None, "plusieurs cases cochées ou aucune : note illisible.")
-                return normalise.parse_score(answer.grid_value, spec.min, spec.max)
-            return normalise.parse_score(text, spec.min, spec.max) if text.strip() else normalise.Normalised(None)
+                    return normalise.Normalised(None, f"{score_label(spec)} : plusieurs cases cochées, note illisible.")
+                return normalise.parse_score(answer.grid_value, spec.min, spec.max, label=score_label(spec))
+            if not text.strip():
+                return normalise.Normalised(None)
+            return normalise.parse_score(text, spec.min, spec.max, label=score_label(spec))
         case "multi_choice":
             return read_choices(spec, lines)
     raise AssertionError(spec.type)  # pydantic restricts the types
@@ -237,6 +241,12 @@ def read_choices(spec: FieldSpec, lines: list[str]) -> normalise.Normalised:
 
 def printed_lines(text: str, chars_per_line: int) -> int:
     return sum(max(1, math.ceil(len(par) / chars_per_line)) for par in text.split("\n") if par.strip())
+
+
+def score_label(spec: FieldSpec) -> str:
+    """« Autodiagnostic 3 (Nous savons à quels besoins…) »: section, number and a start of the statement."""
+    section, _, number = spec.key.rpartition(".")
+    return f"{section.capitalize()} {number} (« {short_label(spec, 45)} »)"
 
 
 def short_label(spec: FieldSpec, limit: int = 60) -> str:
