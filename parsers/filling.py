@@ -153,7 +153,8 @@ class FormFiller:
             best_per_field: dict[int, _Reading] = {}
             for reading in readings:
                 current = best_per_field.get(reading.label.field_index)
-                if current is None or reading.score > current.score:
+                # equal scores: the variant that reads further ("Tél." < "Tél. professionnel :")
+                if current is None or (reading.score, reading.end, reading.split) > (current.score, current.end, current.split):
                     best_per_field[reading.label.field_index] = reading
             found.extend(self._plausible(best_per_field.values(), texts))
         return found

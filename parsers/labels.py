@@ -112,7 +112,8 @@ class LabelIndex:
     def hits(self, text: str, folded: Folded) -> dict[int, LabelHit]:
         """Best reading of ``text`` as each label it may start with.
 
-        Candidates: the text up to each separator (":", "?", tab, line break), the
+        Candidates: the text up to each separator (":", "?", tab, line break, a full
+        stop before a space), the
         whole text, the text before a trailing score, and, for labels written without
         a colon ("Fait à Bruxelles"), the text up to where the exact label ends.
         """
@@ -121,32 +122,34 @@ class LabelIndex:
         if not key:
             return best
         limit = self.longest * 1.4 + 4
-        candidates: list[tuple[str, int, bool]] = []  # (key, split, only labels with trailing values)
+        candidates: list[tuple[str, int, str]] = []  # (key, split, "separator" | "whole" | "trailing")
         for i, char in enumerate(text):
-            if char in SEPARATORS:
+            if char in SEPARATORS or (char == "." and text[i + 1 : i + 2].isspace()):
                 prefix = key_of_prefix(folded, i)
                 if len(prefix) > limit:
                     break
-                candidates.append((prefix, i + 1, False))
+                candidates.append((prefix, i + 1, "separator"))
         if len(key) <= limit:
-            candidates.append((key, len(text), False))
+            candidates.append((key, len(text), "whole"))
         if self.trailing is not None:
             m = self.trailing.search(text)
             if m and m.start() > 0:
-                candidates.append((key_of_prefix(folded, m.start()), m.start(), True))
-        for cand, split, trailing_only in candidates:
+                candidates.append((key_of_prefix(folded, m.start()), m.start(), "trailing"))
+        for cand, split, kind in candidates:
             if not cand:
                 continue
             for _, score, i in process.extract(cand, self.keys, scorer=fuzz.ratio, score_cutoff=84, limit=None):
                 entry = self.entries[i]
-                if trailing_only and not entry.trailing_value:
+                if kind == "trailing" and not entry.trailing_value:
                     continue
                 if score < self.needs[i] and cand != entry.key:
                     continue
                 if abs(len(cand) - len(entry.key)) > max(len(entry.key) * 0.35, 3):
                     continue
                 current = best.get(i)
-                if current is None or score > current.score:
+                # equal scores: the longer prefix after a separator ("Tél. professionnel :")
+                better = score > current.score if current else True
+                if better or (kind == "separator" and score == current.score and split > current.split):
                     best[i] = LabelHit(i, float(score), split)
         for i in self._prefixes(key):
             entry = self.entries[i]
