@@ -17,6 +17,7 @@ from config.programme import FieldSpec, Programme, all_programmes, load_programm
 from guichet.errors import UnknownForm, UnsupportedFormat
 from parsers import normalise
 from parsers.blocks import DocumentText
+from parsers.choices import read_choices
 from parsers.filling import FillResult, FormFiller, RawAnswer
 from parsers.labels import key_of
 from parsers.sniff import sniff
@@ -189,7 +190,7 @@ def normalise_answer(spec: FieldSpec, answer: RawAnswer) -> normalise.Normalised
                 return normalise.Normalised(None)
             return normalise.parse_score(text, spec.min, spec.max, label=score_label(spec))
         case "multi_choice":
-            return read_choices(spec, lines)
+            return read_choices(spec.options, lines)
     raise AssertionError(spec.type)  # pydantic restricts the types
 
 
@@ -201,42 +202,6 @@ def drop_template(spec: FieldSpec, lines: list[str]) -> list[str]:
     template = key_of(spec.template_answer)
     kept = [line for line in lines if key_of(line) != template]
     return kept or lines
-
-
-MARKED = ("☒", "☑", "✓", "✔", "■", "⊠", "[x]", "[X]", "(x)", "(X)")
-UNMARKED = ("☐", "□", "❑", "[ ]", "( )")
-
-
-def read_choices(spec: FieldSpec, lines: list[str]) -> normalise.Normalised:
-    """Options chosen in a printed list: ticked boxes, an X after the line, or the others deleted."""
-    from rapidfuzz import fuzz, process
-
-    option_keys = [key_of(o) for o in spec.options]
-    seen: dict[int, bool | None] = {}
-    for line in lines:
-        text = line.strip()
-        mark: bool | None = None
-        if text.startswith(MARKED):
-            mark = True
-        elif text.startswith(UNMARKED):
-            mark = False
-        stripped = text.lstrip("☒☑✓✔■⊠☐□❑[]()xX -–•·*").rstrip(" *")
-        if stripped.endswith((" X", " x", "\tX", "\tx", "☒", "✓", "✔")):
-            mark, stripped = True, stripped[:-1].rstrip(" \t-–:")
-        best = process.extractOne(key_of(stripped), option_keys, scorer=fuzz.ratio, score_cutoff=85)
-        if best is not None:
-            seen[best[2]] = mark if seen.get(best[2]) is None else seen[best[2]]
-    if not seen:
-        return normalise.Normalised(None)
-    if any(m is True for m in seen.values()):
-        chosen = sorted(i for i, m in seen.items() if m is True)
-    elif any(m is False for m in seen.values()):
-        return normalise.Normalised(None, "aucune case cochée.")
-    elif len(seen) == len(spec.options):
-        return normalise.Normalised(None, "liste laissée intacte : aucun choix indiqué.")
-    else:
-        chosen = sorted(seen)
-    return normalise.Normalised([spec.options[i] for i in chosen])
 
 
 def printed_lines(text: str, chars_per_line: int) -> int:

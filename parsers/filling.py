@@ -143,9 +143,8 @@ class FormFiller:
             if not f.key:
                 continue
             hits = self.index.hits(texts[i], f)
-            readings = [self._longest(_Reading(self.labels[h.label], i, i, h.split, h.score), blocks, texts, f)
-                        for h in hits.values()]
-            if not readings:
+            readings = [_Reading(self.labels[h.label], i, i, h.split, h.score) for h in hits.values()]
+            if not blocks[i].in_table:  # a label a PDF wrapped, or a longer variant of one found
                 for label_id in self.index.wrapped_starts(f.key):
                     reading = self._wrapped(label_id, i, blocks, texts)
                     if reading is not None:
@@ -170,14 +169,6 @@ class FormFiller:
                     continue
             kept.append(r)
         return kept
-
-    def _longest(self, reading: _Reading, blocks: list[Block], texts: list[str], f: Folded) -> _Reading:
-        """A line that nearly matches a longer label may be its first line only."""
-        if reading.split < len(texts[reading.start].rstrip()) or len(f.key) >= len(reading.label.key):
-            return reading
-        label_id = self.labels.index(reading.label)
-        wrapped = self._wrapped(label_id, reading.start, blocks, texts)
-        return wrapped if wrapped is not None and wrapped.score > reading.score else reading
 
     def _wrapped(self, label_id: int, i: int, blocks: list[Block], texts: list[str]) -> _Reading | None:
         """A label spread over several lines (PDF wrapping, or Enter pressed inside it)."""

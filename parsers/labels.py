@@ -113,7 +113,7 @@ class LabelIndex:
         """Best reading of ``text`` as each label it may start with.
 
         Candidates: the text up to each separator (":", "?", tab, line break, a full
-        stop before a space), the
+        stop or closing parenthesis before a space), the
         whole text, the text before a trailing score, and, for labels written without
         a colon ("Fait à Bruxelles"), the text up to where the exact label ends.
         """
@@ -124,7 +124,7 @@ class LabelIndex:
         limit = self.longest * 1.4 + 4
         candidates: list[tuple[str, int, str]] = []  # (key, split, "separator" | "whole" | "trailing")
         for i, char in enumerate(text):
-            if char in SEPARATORS or (char == "." and text[i + 1 : i + 2].isspace()):
+            if char in SEPARATORS or (char in ".)" and text[i + 1 : i + 2].isspace()):
                 prefix = key_of_prefix(folded, i)
                 if len(prefix) > limit:
                     break
