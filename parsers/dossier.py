@@ -180,7 +180,8 @@ def normalise_answer(spec: FieldSpec, answer: RawAnswer) -> normalise.Normalised
         case "email":
             return normalise.parse_email(text) if text.strip() else normalise.Normalised(None)
         case "choice":
-            return normalise.parse_choice(text, dict(spec.choices), spec.template_answer, label=short_label(spec))
+            # one line: a mark can end a PDF line and its option start the next
+            return normalise.parse_choice(" ".join(lines), dict(spec.choices), spec.template_answer, label=short_label(spec))
         case "score":
             if answer.where == "grid":
                 if not answer.grid_value:
@@ -196,12 +197,18 @@ def normalise_answer(spec: FieldSpec, answer: RawAnswer) -> normalise.Normalised
 
 def drop_template(spec: FieldSpec, lines: list[str]) -> list[str]:
     """Without the blank form's own answer text ("oui/non", the list of options) when
-    the applicant wrote an answer after it."""
+    the applicant wrote an answer after it; the template may be wrapped over lines."""
     if not spec.template_answer or len(lines) < 2:
         return lines
     template = key_of(spec.template_answer)
-    kept = [line for line in lines if key_of(line) != template]
-    return kept or lines
+    joined = ""
+    for n, line in enumerate(lines[:-1], start=1):
+        joined = f"{joined} {key_of(line)}".strip()
+        if joined == template:
+            return lines[n:]
+        if not template.startswith(joined):
+            break
+    return lines
 
 
 def printed_lines(text: str, chars_per_line: int) -> int:

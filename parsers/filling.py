@@ -11,6 +11,7 @@ next label or form heading.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -109,15 +110,19 @@ class FormFiller:
 
     def fill(self, doc: DocumentText) -> FillResult:
         blocks = [b for b in doc.blocks if b.source in ("body", "textbox")]
+        if doc.format == "pdf":
+            blocks = self._join_continued_tables(blocks)
         texts = [self._without_instructions(b.text) for b in blocks]
         folded = [fold(t) for t in texts]
         readings = self._readings(blocks, texts, folded)
         chain = self._chain(readings)
-        stops = {i for i, f in enumerate(folded) if self._is_stop(f.key)}
+        # a line starting in lower case continues a sentence, even if it reads like a heading
+        stops = {i for i, f in enumerate(folded) if not texts[i].lstrip()[:1].islower() and self._is_stop(f.key)}
         boundaries = set(stops)
         for r in readings:
             if r in chain or (r.score >= STRONG_LABEL and len(r.label.key) >= 15):
-                boundaries.update(range(r.start, r.end + 1))
+                boundaries.update(j for j in range(r.start, r.end + 1)
+                                  if not blocks[r.start].in_table or blocks[j].same_cell(blocks[r.start]))
         assigned = self._assign(chain)
         layout = _Layout(blocks)
         answers: dict[str, RawAnswer] = {}
@@ -126,8 +131,40 @@ class FormFiller:
             if reading is None:
                 answers[spec.key] = RawAnswer(None, found=False)
             else:
-                answers[spec.key] = self._answer(spec, reading, blocks, texts, folded, boundaries, layout)
+                answers[spec.key] = self._answer(spec, reading, blocks, texts, folded, boundaries, layout,
+                                                 flowing=doc.format == "pdf")
         return FillResult(answers, len(assigned), len(self.fields))
+
+    def _join_continued_tables(self, blocks: list[Block]) -> list[Block]:
+        """A table a PDF page break cut in two is one table again; a row cut in two
+        (its first cell on the new page starts no label) is one row again."""
+        joined: list[Block] = []
+        renumber: dict[int, tuple[int, int]] = {}  # table -> (table it continues, row offset)
+        previous: Block | None = None
+        for block in blocks:
+            table = block.table
+            if (table is not None and table not in renumber and previous is not None
+                    and previous.table is not None and previous.table != table):
+                into, offset = renumber.get(previous.table, (previous.table, 0))
+                last_row = offset + previous.row
+                if self._columns(blocks, table) == self._columns(blocks, previous.table):
+                    first_cell = " ".join(b.text for b in blocks if b.table == table and b.row == 0 and b.col == 0)
+                    split_row = not first_cell.strip() or first_cell.lstrip()[:1].islower() or not self._starts_label(first_cell)
+                    renumber[table] = (into, last_row if split_row else last_row + 1)
+            if table is not None and table in renumber:
+                into, offset = renumber[table]
+                block = Block(block.text, into, block.row + offset, block.col, block.tag, block.source)
+            joined.append(block)
+            previous = block if block.table is None else Block(block.text, table, block.row, block.col)
+        return joined
+
+    @staticmethod
+    def _columns(blocks: list[Block], table: int) -> set[int]:
+        return {b.col for b in blocks if b.table == table}
+
+    def _starts_label(self, text: str) -> bool:
+        folded = fold(text)
+        return bool(folded.key) and (bool(self.index.hits(text, folded)) or self._is_stop(folded.key))
 
     def _without_instructions(self, text: str) -> str:
         for pattern in self.ignore:
@@ -144,11 +181,11 @@ class FormFiller:
                 continue
             hits = self.index.hits(texts[i], f)
             readings = [_Reading(self.labels[h.label], i, i, h.split, h.score) for h in hits.values()]
-            if not blocks[i].in_table:  # a label a PDF wrapped, or a longer variant of one found
-                for label_id in self.index.wrapped_starts(f.key):
-                    reading = self._wrapped(label_id, i, blocks, texts)
-                    if reading is not None:
-                        readings.append(reading)
+            # a label wrapped by a PDF, or a longer variant of the one found
+            for label_id in self.index.wrapped_starts(f.key):
+                reading = self._wrapped(label_id, i, blocks, texts)
+                if reading is not None:
+                    readings.append(reading)
             best_per_field: dict[int, _Reading] = {}
             for reading in readings:
                 current = best_per_field.get(reading.label.field_index)
@@ -174,12 +211,12 @@ class FormFiller:
         """A label spread over several lines (PDF wrapping, or Enter pressed inside it)."""
         parts = [texts[i]]
         offsets = [0]
+        lines = [i]
         best: _Reading | None = None
-        for j in range(i + 1, min(i + MAX_LABEL_LINES, len(blocks))):
-            if blocks[j].in_table != blocks[i].in_table or (blocks[i].in_table and not blocks[i].same_cell(blocks[j])):
-                break
+        for j in self._following_lines(blocks, i):
             offsets.append(len("\n".join(parts)) + 1)
             parts.append(texts[j])
+            lines.append(j)
             window = "\n".join(parts)
             hit = self.index.hits(window, fold(window)).get(label_id)
             if hit is None:
@@ -190,10 +227,28 @@ class FormFiller:
                 break  # the label ended on the previous line
             k = max(n for n, off in enumerate(offsets) if off <= hit.split)
             split = hit.split - offsets[k]
-            if split > len(texts[i + k]):  # the split fell on the line break after it
+            if split > len(texts[lines[k]]) and k + 1 < len(lines):  # the split fell on the line break after it
                 k, split = k + 1, 0
-            best = _Reading(self.labels[label_id], i, i + k, split, hit.score)
+            best = _Reading(self.labels[label_id], i, lines[k], split, hit.score)
         return best
+
+    @staticmethod
+    def _following_lines(blocks: list[Block], i: int) -> list[int]:
+        """Lines that may continue block i's text: the next ones in the same flow or cell."""
+        found = []
+        for j in range(i + 1, len(blocks)):
+            if len(found) == MAX_LABEL_LINES - 1:
+                break
+            if blocks[i].in_table:
+                if blocks[i].same_cell(blocks[j]):
+                    found.append(j)
+                elif j - i > 60:
+                    break
+            elif blocks[j].in_table:
+                break
+            else:
+                found.append(j)
+        return found
 
     # -- keeping the readings that respect the form's order ---------------------
 
@@ -244,11 +299,12 @@ class FormFiller:
     # -- taking the answers -------------------------------------------------------
 
     def _answer(self, spec: FieldSpec, r: _Reading, blocks: list[Block], texts: list[str],
-                folded: list[Folded], boundaries: set[int], layout: _Layout) -> RawAnswer:
+                folded: list[Folded], boundaries: set[int], layout: _Layout,
+                *, flowing: bool) -> RawAnswer:
         block = blocks[r.end]
         inline = LEADING_SEPARATORS.sub("", texts[r.end][r.split:]).strip()
         if block.in_table:
-            return self._cell_answer(spec, r, inline, blocks, texts, folded, boundaries, layout)
+            return self._cell_answer(spec, r, inline, blocks, texts, folded, boundaries, layout, flowing)
         lines = [inline] if inline else []
         where = "inline" if inline else "nextline"
         for j in range(r.end + 1, len(blocks)):
@@ -256,18 +312,29 @@ class FormFiller:
                 break
             if blocks[j].in_table and layout.row_has_boundary(blocks[j], boundaries):
                 break
-            if folded[j].key:
+            if _has_content(texts[j]):
                 lines.append(texts[j].strip())
         return _raw(lines, where)
 
+    @staticmethod
+    def _flow_after(last: int, blocks: list[Block], texts: list[str], boundaries: set[int]) -> list[str]:
+        """PDF: the end of a table's last cell that a page break left outside any table."""
+        lines = []
+        for j in range(last + 1, len(blocks)):
+            if j in boundaries or blocks[j].in_table:
+                break
+            if _has_content(texts[j]):
+                lines.append(texts[j].strip())
+        return lines
+
     def _cell_answer(self, spec: FieldSpec, r: _Reading, inline: str, blocks: list[Block], texts: list[str],
-                     folded: list[Folded], boundaries: set[int], layout: _Layout) -> RawAnswer:
+                     folded: list[Folded], boundaries: set[int], layout: _Layout, flowing: bool) -> RawAnswer:
         block = blocks[r.end]
         lines = [inline] if inline else []
         for j in layout.cell_after(block, r.end):
             if j in boundaries:
                 break
-            if folded[j].key:
+            if _has_content(texts[j]):
                 lines.append(texts[j].strip())
         if lines:
             return _raw(lines, "cell-inline")
@@ -280,14 +347,36 @@ class FormFiller:
                 continue
             if any(j in boundaries for j in cell):
                 continue
-            cell_lines = [texts[j].strip() for j in cell if folded[j].key]
+            cell_lines = [texts[j].strip() for j in cell if _has_content(texts[j])]
+            if flowing and layout.is_last_row(blocks[cell[0]]):
+                cell_lines += self._flow_after(max(cell), blocks, texts, boundaries)
             return _raw(cell_lines, where)
         return _raw([], "cell-empty")
 
 
+PRIVATE_BULLETS = "\uf0b7\uf0a7\uf0d8\uf076\uf0fc\uf0a8\uf06c\uf06e"  # symbol-font list bullets in PDFs
+
+
 def _raw(lines: list[str], where: str) -> RawAnswer:
-    lines = [line for line in lines if line]
-    return RawAnswer("\n".join(lines) if lines else "", True, where, lines=lines)
+    joined: list[str] = []
+    for line in lines:
+        line = line.lstrip(PRIVATE_BULLETS).strip()
+        if not line:
+            continue
+        if joined and _hyphen_wrapped(joined[-1], line):
+            joined[-1] += line  # "demi-" + "journée": a line broken after a hyphen
+        else:
+            joined.append(line)
+    return RawAnswer("\n".join(joined) if joined else "", True, where, lines=joined)
+
+
+def _hyphen_wrapped(previous: str, line: str) -> bool:
+    return previous.endswith("-") and len(previous) > 1 and previous[-2].isalpha() and line[:1].islower()
+
+
+def _has_content(text: str) -> bool:
+    """Letters, digits or symbols (a lone "€." counts; a lone "?" left by wrapping does not)."""
+    return any(c.isalnum() or unicodedata.category(c) in ("Sc", "So", "Sm") for c in text)
 
 
 def _has_month(text: str) -> bool:
@@ -316,6 +405,9 @@ class _Layout:
     def right_of(self, b: Block) -> list[int] | None:
         cols = sorted(c for c in self.rows.get((b.table, b.row), []) if c > b.col)
         return self.cells[(b.table, b.row, cols[0])] if cols else None
+
+    def is_last_row(self, b: Block) -> bool:
+        return not any(t == b.table and r > b.row for t, r in self.rows)
 
     def below(self, b: Block) -> list[int] | None:
         coord = (b.table, b.row + 1, b.col)

@@ -265,6 +265,7 @@ def _blocks_from_pages(pages: list[_Page]) -> list[Block]:
     for page in pages:
         _split_columns(page)
         page.items = _gather_virtual_tables(page.items)
+    _join_virtual_tables_across_pages(pages)
     items = [item for page in pages for item in page.items]
     lexicon = _collect_words(line.text for item in items for line in item.lines())
     for upper, lower in pairwise(items):
@@ -355,9 +356,13 @@ class _Table:
 
     top: float
     cells: list[_Cell]  # row by row; empty cells too (a blank answer is not a missing one)
+    column_starts: list[float] | None = None  # virtual tables only
 
     def lines(self) -> list[_Line]:
         return [line for cell in self.cells for line in cell.lines]
+
+    def row_count(self) -> int:
+        return max((cell.row for cell in self.cells), default=-1) + 1
 
 
 @dataclass(slots=True)
@@ -518,7 +523,7 @@ def _runs_of_lines(items: list[_Line | _Table]) -> Iterator[list[_Line]]:
 
 def _wide_gaps(line: _Line) -> list[int]:
     """Indexes i of the gaps after word i that are wide enough to separate columns."""
-    gaps = [b.x0 - a.x1 for a, b in zip(line.words, line.words[1:])]
+    gaps = [b.x0 - a.x1 for a, b in pairwise(line.words)]
     threshold = COLUMN_GAP * line.char_width
     ordinary = [g for g in gaps if g < threshold]
     usual = statistics.median(ordinary) if ordinary else 0.0
@@ -529,11 +534,11 @@ def _wide_gaps(line: _Line) -> list[int]:
 
 
 def _is_column_break(
-    line: _Line, gap: int, neighbours: list[tuple[_Line, list[int]]], right_edge: float
+    line: _Line, after: int, neighbours: list[tuple[_Line, list[int]]], right_edge: float
 ) -> bool:
-    """Whether the wide gap after word ``gap`` is very wide, or lines up with a neighbour's."""
-    start = line.words[gap + 1].x0
-    width = start - line.words[gap].x1
+    """Whether the wide gap after word ``after`` is very wide, or lines up with a neighbour's."""
+    start = line.words[after + 1].x0
+    width = start - line.words[after].x1
     if width >= WIDE_GAP * line.char_width and line.x1 < right_edge - 2 * line.char_width:
         return True  # justified lines reach the right edge; column lines seldom do
     for other, other_gaps in neighbours:
@@ -551,7 +556,7 @@ def _gather_virtual_tables(items: list[_Line | _Table]) -> list[_Line | _Table]:
     position = 0
     for start, end in _column_runs(items):
         gathered.extend(items[position:start])
-        gathered.append(_virtual_table(items[start:end]))  # type: ignore[arg-type]
+        gathered.append(_virtual_table([i for i in items[start:end] if isinstance(i, _Line)]))
         position = end
     gathered.extend(items[position:])
     return gathered
@@ -584,6 +589,29 @@ def _column_runs(items: list[_Line | _Table]) -> list[tuple[int, int]]:
             end += 1
         extended.append((start, end))
     return extended
+
+
+def _join_virtual_tables_across_pages(pages: list[_Page]) -> None:
+    """Continue a page-ending virtual table with the same columns starting the next page.
+
+    ("Nom, prénom" at the foot of a page, the names at the top of the next one.)
+    Ruled tables are left as two tables: their first row may or may not go on.
+    """
+    for page, following in pairwise(pages):
+        if not (page.items and following.items):
+            continue
+        last, first = page.items[-1], following.items[0]
+        if (
+            isinstance(last, _Table)
+            and isinstance(first, _Table)
+            and last.column_starts is not None
+            and first.column_starts is not None
+            and len(last.column_starts) == len(first.column_starts)
+            and all(abs(a - b) <= ALIGN for a, b in zip(last.column_starts, first.column_starts))
+        ):
+            rows = last.row_count()
+            last.cells.extend(_Cell(c.row + rows, c.col, c.lines) for c in first.cells)
+            following.items.pop(0)
 
 
 def _column_starts(items: Sequence[_Line | _Table]) -> list[float]:
@@ -628,7 +656,7 @@ def _virtual_table(lines: list[_Line]) -> _Table:
         for segment in (segment for line in row for segment in line.segments):
             cell = cells[r * len(starts) + _column_of(segment[0].x0, starts)]
             cell.lines.append(_Line(segment))
-    return _Table(lines[0].top, cells)
+    return _Table(lines[0].top, cells, starts)
 
 
 # --- text --------------------------------------------------------------------------

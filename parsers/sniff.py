@@ -1,0 +1,162 @@
+"""What a file is, from its first bytes (and, for zip packages, its member names).
+
+Mail clients label attachments ``application/octet-stream`` or give them no extension;
+the content decides. Office Open XML and OpenDocument files are zip packages, told
+apart from a plain .zip by the members they must contain.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+# kind -> the extension a file of that kind should carry
+EXTENSIONS = {
+    "pdf": ".pdf",
+    "docx": ".docx",
+    "docm": ".docm",
+    "xlsx": ".xlsx",
+    "pptx": ".pptx",
+    "odt": ".odt",
+    "ods": ".ods",
+    "odp": ".odp",
+    "ole2": ".doc",
+    "rtf": ".rtf",
+    "zip": ".zip",
+    "tnef": ".dat",
+    "rar": ".rar",
+    "7z": ".7z",
+    "gzip": ".gz",
+    "bzip2": ".bz2",
+    "xz": ".xz",
+    "tar": ".tar",
+    "cab": ".cab",
+    "png": ".png",
+    "jpeg": ".jpg",
+    "gif": ".gif",
+    "tiff": ".tif",
+    "bmp": ".bmp",
+    "webp": ".webp",
+    "heic": ".heic",
+}
+
+IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp", "webp", "heic"})
+# containers guichet cannot open (no pure-Python reader in the project)
+UNOPENABLE = frozenset({"rar", "7z", "gzip", "bzip2", "xz", "tar", "cab"})
+# the kinds a dossier can come in (the dossier parser decides whether it is one)
+DOCUMENTS = frozenset({"pdf", "docx", "docm", "odt", "ole2", "rtf"})
+
+# first bytes -> kind (zip packages and images are told apart further on)
+_MAGIC = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole2"),
+    (b"\x78\x9f\x3e\x22", "tnef"),
+    (b"{\\rtf", "rtf"),
+    (b"Rar!\x1a\x07", "rar"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"MSCF", "cab"),
+)
+
+_ODF = {
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+}
+
+# extension -> kind, for files whose first bytes say nothing (or that are too short)
+_BY_EXTENSION = {ext: kind for kind, ext in EXTENSIONS.items()} | {
+    ".jpeg": "jpeg",
+    ".tiff": "tiff",
+    ".tgz": "gzip",
+    ".xls": "ole2",
+    ".ppt": "ole2",
+    ".msg": "ole2",
+    ".txt": "text",
+    ".csv": "text",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+def sniff(data: bytes, filename: str = "") -> str:
+    """The kind of a file: a key of ``EXTENSIONS``, or "text", "html", "other"."""
+    head = data[:1024]
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        return _zip_kind(data)
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return "tar"
+    image = _image_kind(head)
+    if image:
+        return image
+    if b"%PDF-" in head:  # readers accept junk before the header
+        return "pdf"
+    by_name = _BY_EXTENSION.get(extension(filename))
+    if by_name in ("text", "html"):
+        return by_name
+    return "other"
+
+
+def extension(filename: str) -> str:
+    """The lower-cased extension of a file name, with its dot ("" when none)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if "." not in base.strip("."):
+        return ""
+    return "." + base.rsplit(".", 1)[-1].lower()
+
+
+def name_for(filename: str, kind: str) -> str:
+    """The file name with the extension its content calls for (unchanged when it agrees)."""
+    wanted = EXTENSIONS.get(kind)
+    if not wanted:
+        return filename
+    current = extension(filename)
+    if current == wanted or _BY_EXTENSION.get(current) == kind:
+        return filename
+    return f"{filename}{wanted}"
+
+
+def _image_kind(head: bytes) -> str | None:
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    if head.startswith(b"BM") and len(head) > 14:
+        return "bmp"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
+        return "heic"
+    return None
+
+
+def _zip_kind(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                info = zf.getinfo("mimetype")
+                if info.file_size < 200:
+                    mime = zf.read(info).decode("ascii", "replace").strip()
+                    if mime in _ODF:
+                        return _ODF[mime]
+            if "[Content_Types].xml" in names:
+                if "word/document.xml" in names or any(n.startswith("word/") for n in names):
+                    if "word/vbaProject.bin" in names:
+                        return "docm"
+                    return "docx"
+                if any(n.startswith("xl/") for n in names):
+                    return "xlsx"
+                if any(n.startswith("ppt/") for n in names):
+                    return "pptx"
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, NotImplementedError, EOFError):
+        pass
+    return "zip"
