@@ -163,6 +163,20 @@ class PersonSpec(_Strict):
     phone: str | None = None
 
 
+class RegionSpec(_Strict):
+    name: str
+    postcodes: tuple[int, int]  # first and last postal code, inclusive
+
+
+class EligibilitySpec(_Strict):
+    """Rules a coordinator is warned about; they never make a dossier incomplete."""
+
+    founded_field: str | None = None  # date field: the organisation's founding
+    min_age_years: int | None = None  # founded at least this long before the deadline
+    address_field: str | None = None
+    region: RegionSpec | None = None  # the address's postal code should fall in it
+
+
 class Programme(_Strict):
     id: str
     name: str
@@ -177,6 +191,16 @@ class Programme(_Strict):
     recognition: RecognitionSpec
     form: FormSpec
     annexes: tuple[AnnexSpec, ...] = ()
+    eligibility: EligibilitySpec = EligibilitySpec()
+
+    @model_validator(mode="after")
+    def _eligibility_fields_exist(self) -> Programme:
+        keys = set(self.field_keys())
+        for name in ("founded_field", "address_field"):
+            key = getattr(self.eligibility, name)
+            if key is not None and key not in keys:
+                raise ValueError(f"eligibility.{name}: {key} is not a field of the form")
+        return self
 
     @field_validator("timezone")
     @classmethod

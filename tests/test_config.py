@@ -99,3 +99,9 @@ def test_a_new_programme_is_only_a_yaml_file(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("GUICHET_PROGRAMMES_DIR", str(tmp_path))
     module._load_dir.cache_clear()
     assert load_programme("reves-2018").name == "RÊVES Excellence Award 2018"
+
+
+def test_eligibility_must_name_fields_of_the_form(tmp_path: Path) -> None:
+    path = write_variant(tmp_path, lambda d: d["eligibility"].update(address_field="entreprise.siege"))
+    with pytest.raises(ConfigError, match="eligibility.address_field"):
+        load_programme_file(path)

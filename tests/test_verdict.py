@@ -243,13 +243,13 @@ def test_parser_warnings_pass_through() -> None:
     ],
 )
 def test_eligibility_warnings(fields: dict, expected: str) -> None:
-    warnings = field_warnings({**FIELDS, **fields}, PROGRAMME.deadline_at)
+    warnings = field_warnings({**FIELDS, **fields}, PROGRAMME)
     assert len(warnings) == 1 and expected in warnings[0]
 
 
 def test_no_eligibility_warning_for_an_old_brussels_company() -> None:
     assert (
-        field_warnings(FIELDS | {"entreprise.date_creation": "2024-09-14"}, PROGRAMME.deadline_at)
+        field_warnings(FIELDS | {"entreprise.date_creation": "2024-09-14"}, PROGRAMME)
         == []
     )
 

@@ -24,10 +24,6 @@ INCOMPLET = "incomplet"
 COMPLET = "complet"
 
 DOSSIER = "dossier"
-# Eligibility rules of COOPCITY's calls that the programme file does not (yet) describe.
-REGION_POSTCODES = range(1000, 1211)  # Région de Bruxelles-Capitale
-REGION_NAME = "Région de Bruxelles-Capitale"
-MIN_AGE_YEARS = 2  # company founded at least this long before the deadline
 
 _WORD_FORMATS = ("docx",)
 
@@ -136,30 +132,30 @@ def postcode_of(address: str) -> int | None:
     return int(alone[-1]) if alone else None
 
 
-def field_warnings(fields: dict[str, Any], deadline: dt.datetime | None) -> list[str]:
-    """Eligibility warnings from the dossier's fields: age of the company, its region."""
+def field_warnings(fields: dict[str, Any], programme: Programme) -> list[str]:
+    """Eligibility warnings from the dossier's fields (the programme's `eligibility`)."""
+    rules = programme.eligibility
+    deadline = programme.deadline_at
     warnings = []
-    founded = _iso_date(fields.get("entreprise.date_creation"))
-    if founded is not None and deadline is not None:
-        limit = _years_before(deadline.date(), MIN_AGE_YEARS)
+    founded = _iso_date(fields.get(rules.founded_field)) if rules.founded_field else None
+    if founded is not None and deadline is not None and rules.min_age_years:
+        limit = _years_before(deadline.date(), rules.min_age_years)
         if founded > limit:
             warnings.append(
-                f"Entreprise créée le {fields['entreprise.date_creation']} : moins de "
-                f"{MIN_AGE_YEARS} ans avant la clôture du {deadline.date().isoformat()}."
+                f"Entreprise créée le {fields[rules.founded_field]} : moins de "
+                f"{rules.min_age_years} ans avant la clôture du {deadline.date().isoformat()}."
             )
-    address = fields.get("entreprise.adresse")
-    if isinstance(address, str) and address.strip():
+    address = fields.get(rules.address_field) if rules.address_field else None
+    if rules.region and isinstance(address, str) and address.strip():
+        first, last = rules.region.postcodes
         postcode = postcode_of(address)
         if postcode is None:
             warnings.append(
                 f"Code postal introuvable dans l'adresse « {address} » : vérifier que le "
-                f"siège est en {REGION_NAME}."
+                f"siège est en {rules.region.name}."
             )
-        elif postcode not in REGION_POSTCODES:
-            warnings.append(
-                f"Code postal {postcode} hors de la {REGION_NAME} "
-                f"({REGION_POSTCODES.start}-{REGION_POSTCODES.stop - 1})."
-            )
+        elif not first <= postcode <= last:
+            warnings.append(f"Code postal {postcode} hors de la {rules.region.name} ({first}-{last}).")
     return warnings
 
 
@@ -207,7 +203,7 @@ def decide(evidence: Evidence, programme: Programme) -> Verdict:
     warnings.extend(dossier_warnings)
     if dossier is not None:
         warnings.extend(f"Dossier « {dossier.filename} » : {w}" for w in dossier.warnings)
-        warnings.extend(field_warnings(dossier.fields, programme.deadline_at))
+        warnings.extend(field_warnings(dossier.fields, programme))
 
     missing = list(dossier.missing) if dossier is not None else [DOSSIER]
     bilans_years: set[int] = set()
