@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+QUALIFIED_BASE = 80.0  # a label followed by extra words scores this plus its share of the text
+QUALIFIED_MIN = 84.0
 # Characters after which an answer may start on the label's own line.
 SEPARATORS = ":?\t\n"
 NUMBERING = re.compile(r"^\s*(?:[·•▪◦‣∙*>–—-]\s*)*(?:(?:\d{1,2}|[a-hA-H])\s*[.)]\s+)?(?:[·•▪◦‣∙*>–—-]\s*)*")
@@ -151,6 +153,8 @@ class LabelIndex:
                 better = score > current.score if current else True
                 if better or (kind == "separator" and score == current.score and split > current.split):
                     best[i] = LabelHit(i, float(score), split)
+            if kind != "trailing":
+                self._qualified(cand, split, kind, best)
         for i in self._prefixes(key):
             entry = self.entries[i]
             if entry.inline_free:
@@ -159,6 +163,21 @@ class LabelIndex:
                 if current is None or current.score < 100 or current.split < end:
                     best[i] = LabelHit(i, 100.0, end)
         return best
+
+    def _qualified(self, cand: str, split: int, kind: str, best: dict[int, LabelHit]) -> None:
+        """A label followed by a qualifier ("Forme juridique de l'entreprise", "Genre (F/M/X)").
+
+        Scored by how much of the text the label covers, so that a short label
+        ("Nom") never stands for a long heading ("Nom de votre entreprise").
+        """
+        for i in self._prefixes(cand):
+            label = self.keys[i]
+            if len(label) < 5 or len(label) == len(cand):
+                continue
+            score = QUALIFIED_BASE + (100 - QUALIFIED_BASE) * len(label) / len(cand)
+            current = best.get(i)
+            if score >= QUALIFIED_MIN and (current is None or score > current.score):
+                best[i] = LabelHit(i, score, split)
 
     def _prefixes(self, key: str) -> list[int]:
         """Labels that the key starts with exactly, at a word boundary."""

@@ -157,3 +157,32 @@ def test_altered_labels_are_recognised(written: str, label: str) -> None:
     spec = next(f for f in BLOSSOM.form.fields() if f.label == label)
     answers = fill(f"{written} valeur")
     assert answers[spec.key].text == "valeur"
+
+
+REWORDED = [
+    ("entreprise.nom", "Nom de votre entreprise"),
+    ("entreprise.nom", "Nom de l'entreprise / structure"),
+    ("entreprise.forme_juridique", "Forme juridique de l'entreprise"),
+    ("entreprise.forme_juridique", "Forme juridique (ASBL, SC, SRL…)"),
+    ("entreprise.adresse", "Adresse du siège d'exploitation"),
+    ("entreprise.date_creation", "Date de création de la structure"),
+    ("entreprise.numero", "Numéro BCE / TVA"),
+    ("entreprise.etp", "Nombre de travailleurs (ETP)"),
+    ("entreprise.site_web", "Site Internet (le cas échéant)"),
+    ("referent.telephone", "Numéro de téléphone professionnel"),
+    ("referent.email", "Adresse e-mail professionnelle"),
+    ("referent.email", "Courriel professionnel"),
+    ("referent.niveau_etudes", "Niveau d’études atteint"),
+    ("referent.genre", "Genre (F/M/X)"),
+]
+
+
+@pytest.mark.parametrize(("key", "written"), REWORDED)
+def test_labels_followed_by_a_qualifier_are_recognised(key: str, written: str) -> None:
+    assert fill(f"· {written} : VALEUR")[key].text == "VALEUR"
+
+
+def test_a_short_label_does_not_stand_for_a_longer_heading() -> None:
+    answers = fill("· Nom de votre entreprise : La Ruche")
+    assert answers["entreprise.nom"].text == "La Ruche"
+    assert not answers["referent.nom"].found
