@@ -4,8 +4,8 @@ python-docx drops content controls, tracked insertions, text boxes, fields and
 symbols (see the reading guide), so this is one lxml walk over the main document
 part. It descends into ``w:sdtContent``, ``w:ins``, ``w:moveTo``, ``w:smartTag``,
 ``w:customXml``, ``w:fldSimple``, ``w:hyperlink`` and ``mc:Choice``; it skips
-``w:del``, ``w:moveFrom``, ``mc:Fallback``, field instructions and content controls
-still showing their placeholder. Paragraphs and table cells come out in document
+``w:del``, ``w:moveFrom``, ``mc:Fallback``, field instructions, struck-through text
+(crossed-out options) and content controls still showing their placeholder. Paragraphs and table cells come out in document
 order; text boxes come right after the paragraph that anchors them.
 """
 
@@ -184,11 +184,24 @@ def _collect_runs(element: etree._Element, texts: list[str], boxes: list[etree._
     return found_tag
 
 
+def _struck(run: etree._Element) -> bool:
+    """Struck-through text is crossed out ("biffer la mention inutile"), not an answer."""
+    props = run.find(_w("rPr"))
+    if props is None:
+        return False
+    for name in ("strike", "dstrike"):
+        mark = props.find(_w(name))
+        if mark is not None and mark.get(_w("val"), "true") not in ("0", "false", "off"):
+            return True
+    return False
+
+
 def _collect_run(run: etree._Element, texts: list[str], boxes: list[etree._Element], in_instruction: bool) -> bool:
+    struck = _struck(run)
     for child in run:
         ctag = child.tag
         if ctag == T:
-            if not in_instruction:
+            if not in_instruction and not struck:
                 texts.append(child.text or "")
         elif ctag == TAB:
             texts.append("\t")

@@ -162,3 +162,12 @@ def test_entities_are_not_expanded() -> None:
         z.writestr("word/document.xml", evil)
     doc = read_word(buffer.getvalue())
     assert all("root:" not in b.text for b in doc.blocks)
+
+
+def test_struck_through_options_are_crossed_out() -> None:
+    body = p(
+        run("Agrément : oui/"),
+        '<w:r><w:rPr><w:strike/></w:rPr><w:t>non</w:t></w:r>',
+        '<w:r><w:rPr><w:strike w:val="0"/></w:rPr><w:t> (demande faite)</w:t></w:r>',
+    )
+    assert texts(body) == ["Agrément : oui/ (demande faite)"]
