@@ -149,9 +149,9 @@ class _Walker:
         index = self._tables
         self._tables += 1
         outer = self._cell
-        for r, row in enumerate(_rows(table)):
+        for r, row in enumerate(_wrapped_children(table, TR)):
             col = 0
-            for cell in _cells(row):
+            for cell in _wrapped_children(row, TC):
                 span = _grid_span(cell)
                 if not _continues_vertical_merge(cell):
                     self._cell = (index, r, col)
@@ -264,25 +264,16 @@ def _sdt_tag(sdt: etree._Element) -> str | None:
     return None
 
 
-def _rows(table: etree._Element) -> Iterator[etree._Element]:
-    """Rows of a table, including rows wrapped in content controls or custom XML."""
-    for child in table:
-        if child.tag == TR:
+def _wrapped_children(parent: etree._Element, tag: str) -> Iterator[etree._Element]:
+    """Children with ``tag`` (rows of a table, cells of a row), including those wrapped in
+    content controls, custom XML or tracked insertions."""
+    for child in parent:
+        if child.tag == tag:
             yield child
         elif child.tag in (SDT, _w("customXml"), INS, MOVE_TO):
             inner = child.find(SDT_CONTENT) if child.tag == SDT else child
             if inner is not None:
-                yield from _rows(inner)
-
-
-def _cells(row: etree._Element) -> Iterator[etree._Element]:
-    for child in row:
-        if child.tag == TC:
-            yield child
-        elif child.tag in (SDT, _w("customXml"), INS, MOVE_TO):
-            inner = child.find(SDT_CONTENT) if child.tag == SDT else child
-            if inner is not None:
-                yield from _cells(inner)
+                yield from _wrapped_children(inner, tag)
 
 
 def _grid_span(cell: etree._Element) -> int:
