@@ -1,0 +1,343 @@
+"""Filing a checked mail: its files and verdict in the store, and its place in an application.
+
+A mail that is a candidature (complet, incomplet, hors délai) joins an application, found
+in this order: the thread it answers (In-Reply-To / References to a mail of an
+application, or to a mail we sent about one), the same structure (``structure_key``),
+the same sender when the mail names no structure (or when the sender's application had
+none yet). Otherwise it starts one. A mail carrying a dossier is a new version of its
+application; then the application's verdict is computed again over all its mails
+(``triage.application.combine``) and recorded when it changed.
+
+Functions take a ``Session`` and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from config.programme import Programme
+from ingest.intake import log_event
+from triage.application import (
+    SENDER_KEY_PREFIX,
+    Contribution,
+    combine,
+    sender_key,
+    structure_key,
+)
+from triage.check import CheckResult
+from triage.models import (
+    ROLE_COMPLEMENT,
+    ROLE_DOSSIER,
+    TRAITE,
+    Application,
+    ApplicationVersion,
+    Attachment,
+    Message,
+    OutboxMail,
+    ParsedDossier,
+    Verdict,
+)
+from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
+
+CANDIDATURE = frozenset({COMPLET, INCOMPLET, HORS_DELAI})
+
+
+def file_result(
+    session: Session, message: Message, result: CheckResult, programme: Programme, now: dt.datetime
+) -> Application | None:
+    """Store what the check found on ``message`` and link it; returns its application."""
+    verdict = result.verdict
+    _replace_files(session, message, result, now)
+    session.add(
+        Verdict(
+            message_id=message.id,
+            status=verdict.status,
+            structure=verdict.structure,
+            missing=list(verdict.missing),
+            annexes=dict(verdict.annexes),
+            bilans_years=list(verdict.bilans_years),
+            warnings=list(verdict.warnings),
+            created_at=now,
+        )
+    )
+    message.programme_id = programme.id
+    message.status = verdict.status
+    message.structure = verdict.structure
+    message.reply_to = (result.message.reply_to or result.message.sender or "").lower() or None
+    message.state = TRAITE
+    message.reason = None
+    message.checked_at = now
+    candidature = verdict.status in CANDIDATURE
+    message.role = (ROLE_DOSSIER if verdict.dossier else ROLE_COMPLEMENT) if candidature else None
+
+    before = message.application
+    after = None
+    if candidature:
+        after = before or find_application(session, programme.id, message)
+        if after is None:
+            after = _new_application(session, programme.id, message, now)
+        elif message.structure and after.structure_key.startswith(SENDER_KEY_PREFIX):
+            _adopt_structure(session, after, message, now)
+    message.application = after
+    session.flush()
+    # The application it leaves first: a version moves only once the old one lets it go.
+    for application in dict.fromkeys(a for a in (before, after) if a is not None):
+        recompute(session, application, programme, now)
+    return after
+
+
+def _replace_files(
+    session: Session, message: Message, result: CheckResult, now: dt.datetime
+) -> None:
+    verdict = result.verdict
+    message.attachments.clear()
+    message.parsed = None
+    session.flush()
+    dossier_name = verdict.dossier.filename if verdict.dossier else None
+    for file in result.message.attachments:
+        keys = [
+            k for k, names in verdict.annexes.items() if file.filename in names and k != "autres"
+        ]
+        role = "dossier" if file.filename == dossier_name else "annexe" if keys else "autre"
+        message.attachments.append(
+            Attachment(
+                filename=file.filename,
+                content_type=file.content_type,
+                kind=file.kind,
+                size=file.size,
+                sha256=hashlib.sha256(file.data).hexdigest(),
+                role=role,
+                annex_keys=keys,
+            )
+        )
+    if verdict.dossier is not None:
+        d = verdict.dossier
+        message.parsed = ParsedDossier(
+            programme_id=result.programme.id,
+            filename=d.filename,
+            format=d.format,
+            fields=dict(d.fields),
+            missing=list(d.missing),
+            warnings=list(d.warnings),
+            tracked_changes=bool(getattr(d, "tracked_changes", False)),
+            created_at=now,
+        )
+
+
+def find_application(session: Session, programme_id: str, message: Message) -> Application | None:
+    thread = [i for i in [message.in_reply_to, *(message.references or [])] if i]
+    if thread:
+        linked = session.scalars(
+            select(Application)
+            .join(Message, Message.application_id == Application.id)
+            .where(Application.programme_id == programme_id, Message.rfc_message_id.in_(thread))
+            .order_by(Message.received_at.desc())
+        ).first()
+        if linked is None:
+            linked = session.scalars(
+                select(Application)
+                .join(OutboxMail, OutboxMail.application_id == Application.id)
+                .where(
+                    Application.programme_id == programme_id, OutboxMail.rfc_message_id.in_(thread)
+                )
+            ).first()
+        if linked is not None:
+            return linked
+    key = structure_key(message.structure)
+    if key is not None:
+        same = session.scalars(
+            select(Application).where(
+                Application.programme_id == programme_id, Application.structure_key == key
+            )
+        ).one_or_none()
+        if same is not None:
+            return same
+    if not message.sender:
+        return None
+    by_sender = select(Application).where(
+        Application.programme_id == programme_id,
+        or_(Application.sender == message.sender, Application.reply_to == message.sender),
+    )
+    if key is not None:  # a named structure only takes over a sender's unnamed application
+        by_sender = by_sender.where(Application.structure_key.startswith(SENDER_KEY_PREFIX))
+    return session.scalars(by_sender.order_by(Application.updated_at.desc())).first()
+
+
+def _new_application(
+    session: Session, programme_id: str, message: Message, now: dt.datetime
+) -> Application:
+    key = structure_key(message.structure) or sender_key(message.sender or f"inconnu-{message.id}")
+    application = Application(
+        programme_id=programme_id,
+        structure_key=key,
+        structure=message.structure,
+        sender=message.sender,
+        reply_to=message.reply_to,
+        status=message.status or INCOMPLET,
+        missing=[],
+        annexes={},
+        bilans_years=[],
+        warnings=[],
+        first_received_at=message.received_at,
+        last_received_at=message.received_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(application)
+    session.flush()
+    log_event(
+        session,
+        now,
+        "candidature_creee",
+        f"Nouvelle candidature : {message.structure or message.sender or 'structure inconnue'}",
+        message=message,
+        application_id=application.id,
+    )
+    return application
+
+
+def _adopt_structure(
+    session: Session, application: Application, message: Message, now: dt.datetime
+) -> None:
+    key = structure_key(message.structure)
+    taken = session.scalars(
+        select(Application.id).where(
+            Application.programme_id == application.programme_id, Application.structure_key == key
+        )
+    ).first()
+    if key is None or taken is not None:
+        return
+    application.structure_key = key
+    application.structure = message.structure
+    log_event(
+        session,
+        now,
+        "candidature_nommee",
+        f"Candidature de {application.sender} : structure « {message.structure} »",
+        message=message,
+        application_id=application.id,
+    )
+
+
+def _latest_verdict(session: Session, message: Message) -> Verdict | None:
+    return session.scalars(
+        select(Verdict).where(Verdict.message_id == message.id).order_by(Verdict.id.desc())
+    ).first()
+
+
+def contribution(session: Session, message: Message) -> Contribution | None:
+    verdict = _latest_verdict(session, message)
+    if verdict is None:
+        return None
+    parsed = message.parsed
+    return Contribution(
+        ref=message.id,
+        received=message.received_at,
+        structure=verdict.structure,
+        annexes={k: list(v) for k, v in (verdict.annexes or {}).items()},
+        bilans_years=tuple(verdict.bilans_years or ()),
+        dossier_missing=tuple(parsed.missing) if parsed is not None else None,
+        dossier_name=parsed.filename if parsed is not None else None,
+        warnings=tuple(verdict.warnings or ()),
+    )
+
+
+def recompute(
+    session: Session, application: Application, programme: Programme, now: dt.datetime
+) -> None:
+    """Judge ``application`` again over its mails; versions renumbered by receipt."""
+    session.flush()
+    session.expire(application, ["messages", "versions"])
+    # Each mail as last judged: one waiting to be checked again keeps its last verdict
+    # meanwhile, so a reprocess does not flap the application through other states.
+    mails = sorted(
+        (m for m in application.messages if m.status in CANDIDATURE),
+        key=lambda m: (m.received_at, m.id),
+    )
+    _sync_versions(session, application, [m for m in mails if m.parsed is not None], now)
+    contributions = [c for c in (contribution(session, m) for m in mails) if c is not None]
+    if not contributions:
+        log_event(
+            session,
+            now,
+            "candidature_vide",
+            f"{application.structure or application.structure_key} : plus aucun courriel "
+            "de candidature (revérification) ; à examiner.",
+            application_id=application.id,
+        )
+        return
+    verdict = combine(contributions, programme)
+    for version in application.versions:
+        version.counts = version.message_id == verdict.current
+    by_id = {m.id: m for m in mails}
+    speaker = by_id.get(verdict.current) if verdict.current else mails[-1]
+    changed = (
+        application.status != verdict.status
+        or application.missing != verdict.missing
+        or application.warnings != verdict.warnings
+        or application.annexes != verdict.annexes
+        or application.bilans_years != verdict.bilans_years
+    )
+    application.status = verdict.status
+    application.structure = verdict.structure or application.structure
+    application.missing = verdict.missing
+    application.annexes = verdict.annexes
+    application.bilans_years = verdict.bilans_years
+    application.warnings = verdict.warnings
+    application.reply_to = (speaker.reply_to if speaker else None) or application.reply_to
+    application.first_received_at = mails[0].received_at
+    application.last_received_at = mails[-1].received_at
+    application.updated_at = now
+    if changed:
+        session.add(
+            Verdict(
+                application_id=application.id,
+                status=verdict.status,
+                structure=verdict.structure,
+                missing=verdict.missing,
+                annexes=verdict.annexes,
+                bilans_years=verdict.bilans_years,
+                warnings=verdict.warnings,
+                created_at=now,
+            )
+        )
+        log_event(
+            session,
+            now,
+            "candidature_jugee",
+            f"{application.structure or application.structure_key} : {verdict.status}"
+            + (f" (manque : {', '.join(verdict.missing)})" if verdict.missing else ""),
+            application_id=application.id,
+            status=verdict.status,
+            missing=verdict.missing,
+        )
+    session.flush()
+
+
+def _sync_versions(
+    session: Session, application: Application, dossier_mails: list[Message], now: dt.datetime
+) -> None:
+    wanted = {m.id for m in dossier_mails}
+    for version in list(application.versions):
+        if version.message_id not in wanted:
+            application.versions.remove(version)
+            session.delete(version)
+    have = {v.message_id: v for v in application.versions}
+    for number, mail in enumerate(dossier_mails, 1):
+        version = have.get(mail.id)
+        if version is None:
+            version = ApplicationVersion(
+                message_id=mail.id,
+                number=number,
+                received_at=mail.received_at,
+                counts=False,
+                created_at=now,
+            )
+            application.versions.append(version)
+        version.number = number
+        version.received_at = mail.received_at
+    session.flush()

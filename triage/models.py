@@ -1,0 +1,343 @@
+"""The store's tables (SQLAlchemy 2): what arrived, what it was judged, what was done.
+
+    Message ──< MailCopy             one mail, the copies of it in our mailboxes (IMAP UIDs)
+       │  └──< Attachment, Verdict   its files; its verdicts (one per check run)
+       │  └──  ParsedDossier         the dossier read from it, if any
+       └──> Application ──< ApplicationVersion (one per mail carrying a dossier)
+                 └──< Verdict, Decision, OutboxMail
+    MailboxCheckpoint                per (account, folder): UIDVALIDITY and last UID
+    Event                            a log of what happened, for people and the digest
+
+Times are stored in UTC and read back aware (``UTCDateTime``), whatever the database.
+The schema changes only through Alembic (``triage/migrations``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Message states
+RECU = "recu"  # raw stored and recorded, not checked yet
+TRAITE = "traite"  # checked and filed
+ERREUR = "erreur"  # the check failed: parked with a reason until `guichet reprocess`
+
+# Roles of a mail in its application
+ROLE_DOSSIER = "dossier"  # carries a dossier: a version of the application
+ROLE_COMPLEMENT = "complement"  # annexes or a follow-up without a dossier
+
+# Outbox states (issue 5)
+OUTBOX_RECORDED = "enregistre"
+OUTBOX_SENT = "envoye"
+OUTBOX_ABANDONED = "abandonne"
+
+# Decisions (issue 5)
+DECISIONS = ("retenu", "non_retenu", "attente")
+
+KEYWORD = "guichet-traite"  # the IMAP keyword on mails guichet has handled
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware datetime stored as naive UTC (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("aware datetimes only")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's own class attribute
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+    }
+
+
+class Message(Base):
+    """One mail, whatever the number of mailboxes it reached."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rfc_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)  # ingest.fingerprint
+    raw_sha256: Mapped[str] = mapped_column(String(64))  # the copy the checks read
+    size: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str | None] = mapped_column(String(320), index=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    date_header: Mapped[dt.datetime | None]
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[Any]] = mapped_column(default=list)
+    received_at: Mapped[dt.datetime]  # the earliest INTERNALDATE among its copies
+    state: Mapped[str] = mapped_column(String(16), default=RECU, index=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it is in error, in French
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    programme_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(32))  # the mail's own verdict
+    structure: Mapped[str | None] = mapped_column(Text)
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str | None] = mapped_column(String(16))
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[dt.datetime]
+    checked_at: Mapped[dt.datetime | None]
+
+    copies: Mapped[list[MailCopy]] = relationship(back_populates="message")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan"
+    )
+    parsed: Mapped[ParsedDossier | None] = relationship(
+        back_populates="message", cascade="all, delete-orphan"
+    )
+    application: Mapped[Application | None] = relationship(back_populates="messages")
+
+
+class MailCopy(Base):
+    """One message as it sits in one mailbox folder: the IMAP coordinates that fetched it."""
+
+    __tablename__ = "mail_copies"
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    account: Mapped[str] = mapped_column(String(64))  # the programme's mailbox id
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    internal_date: Mapped[dt.datetime]
+    raw_sha256: Mapped[str] = mapped_column(String(64))  # this copy's bytes, archived
+    size: Mapped[int] = mapped_column(Integer)
+    keyword_set: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[dt.datetime]
+
+    message: Mapped[Message] = relationship(back_populates="copies")
+
+
+class Attachment(Base):
+    """A file attached to a mail, and what the check made of it."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # dossier, annexe, autre
+    annex_keys: Mapped[list[Any]] = mapped_column(default=list)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class ParsedDossier(Base):
+    """The fields read from the dossier a mail carried (the parser's output, as JSON)."""
+
+    __tablename__ = "parsed_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    programme_id: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    missing: Mapped[list[Any]] = mapped_column(default=list)  # the form's missing fields
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    tracked_changes: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+    message: Mapped[Message] = relationship(back_populates="parsed")
+
+
+class Application(Base):
+    """One application per structure and programme, with its current (latest) verdict."""
+
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("programme_id", "structure_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[str] = mapped_column(String(64))
+    structure_key: Mapped[str] = mapped_column(String(400))  # see triage.application
+    structure: Mapped[str | None] = mapped_column(Text)  # as written by the applicant
+    sender: Mapped[str | None] = mapped_column(String(320), index=True)
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(32))
+    missing: Mapped[list[Any]] = mapped_column(default=list)
+    annexes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    bilans_years: Mapped[list[Any]] = mapped_column(default=list)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    first_received_at: Mapped[dt.datetime]
+    last_received_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    messages: Mapped[list[Message]] = relationship(back_populates="application")
+    versions: Mapped[list[ApplicationVersion]] = relationship(
+        back_populates="application", order_by="ApplicationVersion.number"
+    )
+
+    @property
+    def current_version(self) -> ApplicationVersion | None:
+        """The version that counts: the latest dossier received before the deadline."""
+        return next((v for v in self.versions if v.counts), None)
+
+
+class ApplicationVersion(Base):
+    """A dossier received for an application; the latest before the deadline counts."""
+
+    __tablename__ = "application_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2… in order of receipt
+    received_at: Mapped[dt.datetime]
+    counts: Mapped[bool] = mapped_column(Boolean, default=False)  # the one the verdict reads
+    created_at: Mapped[dt.datetime]
+
+    application: Mapped[Application] = relationship(back_populates="versions")
+    message: Mapped[Message] = relationship()
+
+
+class Verdict(Base):
+    """A verdict as computed at one time: on one mail, or on an application as a whole."""
+
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    structure: Mapped[str | None] = mapped_column(Text)
+    missing: Mapped[list[Any]] = mapped_column(default=list)
+    annexes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    bilans_years: Mapped[list[Any]] = mapped_column(default=list)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime]
+
+
+class OutboxMail(Base):
+    """A mail to send, recorded before it is sent (issue 5: exactly-once delivery).
+
+    ``key`` makes it unique per event (e.g. ``accuse:<application>:<version>``);
+    ``rfc_message_id`` is chosen at recording time so a retry after a crash sends the
+    same mail, and a reply to it finds its application.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("application_versions.id"))
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    rfc_message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))  # the rendered mail, archived
+    state: Mapped[str] = mapped_column(String(16), default=OUTBOX_RECORDED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class Decision(Base):
+    """A selection decision on an application (issue 5); the latest counts."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # one of DECISIONS
+    source: Mapped[str] = mapped_column(String(32))  # cli, import
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+
+class MailboxCheckpoint(Base):
+    """Where polling stands in one folder of one account, and how the account is doing."""
+
+    __tablename__ = "mailbox_checkpoints"
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_poll_at: Mapped[dt.datetime | None]
+    last_success_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row
+    next_attempt_at: Mapped[dt.datetime | None]
+
+
+class Event(Base):
+    """Something that happened, in French for people, with its data for programs."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_at_kind", "at", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(48))
+    account: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
+    detail: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
