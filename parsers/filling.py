@@ -140,8 +140,9 @@ class FormFiller:
         (its first cell on the new page starts no label) is one row again."""
         joined: list[Block] = []
         renumber: dict[int, tuple[int, int]] = {}  # table -> (table it continues, row offset)
-        previous: Block | None = None
-        for block in blocks:
+        previous: Block | None = None  # the block before, as the reader numbered it
+        for original in blocks:
+            block = original
             table = block.table
             if (table is not None and table not in renumber and previous is not None
                     and previous.table is not None and previous.table != table):
@@ -155,7 +156,7 @@ class FormFiller:
                 into, offset = renumber[table]
                 block = Block(block.text, into, block.row + offset, block.col, block.tag, block.source)
             joined.append(block)
-            previous = block if block.table is None else Block(block.text, table, block.row, block.col)
+            previous = original
         return joined
 
     @staticmethod

@@ -186,3 +186,16 @@ def test_a_short_label_does_not_stand_for_a_longer_heading() -> None:
     answers = fill("· Nom de votre entreprise : La Ruche")
     assert answers["entreprise.nom"].text == "La Ruche"
     assert not answers["referent.nom"].found
+
+
+def test_a_table_cut_by_two_page_breaks_is_one_table_again() -> None:
+    """PDF: the form re-laid as a table runs over three pages; the second break cuts a row."""
+    pages = (
+        cells(0, [["Nom l’entreprise", "La Ruche"], ["Forme juridique", "ASBL"]])
+        + cells(1, [["Adresse", "Rue Haute 1"], ["Date de création", "12/03/2019"]])
+        + cells(2, [["", "1000 Bruxelles"], ["Numéro d’entreprise", "0403.170.701"]])
+    )
+    answers = FormFiller(BLOSSOM.form).fill(DocumentText("pdf", pages)).answers
+    assert answers["entreprise.adresse"].text == "Rue Haute 1"
+    assert answers["entreprise.date_creation"].text == "12/03/2019\n1000 Bruxelles"
+    assert answers["entreprise.numero"].text == "0403.170.701"
