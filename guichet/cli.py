@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from guichet import __version__
 from guichet.errors import GuichetError
 
-COMMANDS = ("parse", "check", "poll", "reprocess")
+COMMANDS = ("parse", "check", "poll", "reprocess", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +29,7 @@ from guichet.errors import ConfigError, MailboxError
 from ingest.fingerprint import fingerprint
 from ingest.intake import DUPLICATE, KNOWN, NEW, CopyFacts, checkpoint, log_event, record_copy
 from ingest.mailbox import ImapSession, Mailbox, MailboxSettings, UnconfiguredMailbox
-from ingest.processing import Checker, CheckOutcome, check_pending
+from ingest.processing import Checker, CheckOutcome, check_one, pending_ids
 from triage.check import check_message
 from triage.models import KEYWORD, TRAITE, MailCopy, Message
 from triage.store import Store
@@ -62,6 +63,25 @@ class CycleReport:
 
 
 Connect = Callable[[MailboxSettings], Mailbox]
+
+
+class Progress(Protocol):
+    """Told how a cycle advances (``guichet poll --once`` draws it on a long backlog)."""
+
+    def start(self, what: str, total: int) -> None: ...
+    def advance(self) -> None: ...
+    def done(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, what: str, total: int) -> None:
+        pass
+
+    def advance(self) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
 
 
 PROGRAMME_ENV = "GUICHET_PROGRAMME"
@@ -112,8 +132,10 @@ def run_cycle(
     connect: Connect = open_imap,
     checker: Checker = check_message,
     force: bool = True,
+    progress: Progress | None = None,
 ) -> CycleReport:
     """Poll every mailbox, check what arrived, mark it; ``force`` ignores the backoff delay."""
+    progress = progress or NoProgress()
     report = CycleReport()
     sessions: list[tuple[Mailbox, MailboxReport]] = []
     try:
@@ -123,16 +145,33 @@ def run_cycle(
                 continue
             box_report = MailboxReport(settings.id, settings.address)
             report.mailboxes.append(box_report)
-            box = _fetch_new(store, programme, settings, box_report, now, connect, force)
+            box = _fetch_new(store, programme, settings, box_report, now, connect, force, progress)
             if box is not None:
                 sessions.append((box, box_report))
-        report.checked = check_pending(store.sessions, store.archive, programme, now, checker)
+        report.checked = _check_waiting(store, programme, now, checker, progress)
         for box, box_report in sessions:
             _mark_handled(store, box, box_report, now, connect)
     finally:
         for box, _ in sessions:
             box.close()
     return report
+
+
+def _check_waiting(
+    store: Store, programme: Programme, now: dt.datetime, checker: Checker, progress: Progress
+) -> list[CheckOutcome]:
+    """``processing.check_pending``, telling ``progress`` after each message."""
+    with store.sessions.begin() as session:
+        ids = pending_ids(session, programme.id)
+    outcomes = []
+    progress.start("vérification", len(ids))
+    for message_id in ids:
+        outcome = check_one(store.sessions, store.archive, programme, message_id, now, checker)
+        if outcome is not None:
+            outcomes.append(outcome)
+        progress.advance()
+    progress.done()
+    return outcomes
 
 
 def _config_failure(store: Store, box: UnconfiguredMailbox, now: dt.datetime) -> MailboxReport:
@@ -149,6 +188,7 @@ def _fetch_new(
     now: dt.datetime,
     connect: Connect,
     force: bool,
+    progress: Progress,
 ) -> Mailbox | None:
     with store.sessions.begin() as session:
         point = checkpoint(session, settings.account, settings.folder)
@@ -182,6 +222,7 @@ def _fetch_new(
         else:
             uids = box.uids_after(last_uid)
         sizes = box.sizes(uids) if uids else {}
+        progress.start(f"boîte « {settings.id} »", len(uids))
         for batch in batches(uids, sizes):
             for mail in box.fetch(batch):
                 sha = store.archive.store(mail.raw)  # on disk before anything else
@@ -203,6 +244,8 @@ def _fetch_new(
                     report.duplicates += 1
                 elif outcome == KNOWN:
                     report.already_known += 1
+                progress.advance()
+        progress.done()
         with store.sessions.begin() as session:
             point = checkpoint(session, settings.account, settings.folder)
             if point.failures:

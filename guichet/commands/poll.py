@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
+import sys
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from guichet.errors import MailboxError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ingest.poll import CycleReport
     from triage.store import Store
 
@@ -58,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     mailboxes = programme_mailboxes(programme.mailboxes, env)
     with open_store(StoreSettings.from_env(env)) as store:
         now = dt.datetime.now(dt.UTC)
-        report = run_cycle(store, programme, mailboxes, now)
+        with contextlib.closing(BacklogBar.on(sys.stdout)) as bar:
+            report = run_cycle(store, programme, mailboxes, now, progress=bar)
         totals = application_totals(store, programme.id)
     for line in describe(report, totals):
         print(line)
@@ -66,6 +71,63 @@ def run(args: argparse.Namespace) -> int:
         names = ", ".join(f"« {m.id} »" for m in report.failed)
         raise MailboxError(f"relevé incomplet : boîte(s) en erreur {names}")
     return 0
+
+
+BACKLOG = 20  # a bar for a step of more mails than this
+
+
+class BacklogBar:
+    """A rich progress bar per step of the cycle (a mailbox's download, the checks) when it
+    has more than ``BACKLOG`` mails; nothing at all unless the output is a terminal."""
+
+    def __init__(self, console: Console | None) -> None:
+        self._progress = None
+        self._task = None
+        if console is not None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,  # the summary lines follow on a clean screen
+            )
+
+    @classmethod
+    def on(cls, stream: TextIO) -> BacklogBar:
+        if not stream.isatty():
+            return cls(None)
+        from rich.console import Console
+
+        return cls(Console(file=stream))
+
+    def start(self, what: str, total: int) -> None:
+        self.done()
+        if self._progress is not None and total > BACKLOG:
+            self._progress.start()
+            self._task = self._progress.add_task(what[:1].upper() + what[1:], total=total)
+
+    def advance(self) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task)
+
+    def done(self) -> None:
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+            self._task = None
+
+    def close(self) -> None:
+        self.done()
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def application_totals(store: Store, programme_id: str) -> Counter[str]:

@@ -1,0 +1,118 @@
+"""`guichet run`: the worker — polls the programme's mailboxes on a schedule until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+HELP = "Lancer le service : relever les boîtes aux lettres à intervalle régulier jusqu'à l'arrêt."
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "run",
+        help=HELP,
+        description=HELP
+        + " Un relevé au démarrage puis toutes les GUICHET_POLL_MINUTES minutes (défaut 2), "
+        "et un relevé final une minute après la clôture. Une ligne de journal par relevé "
+        "(sortie d'erreur). Arrêt propre sur SIGTERM ou Ctrl-C : le relevé en cours se "
+        "termine. Connexions : GUICHET_IMAP_<BOÎTE>_* ; stockage : GUICHET_DATA_DIR ou "
+        "GUICHET_DATABASE_URL.",
+    )
+    parser.add_argument(
+        "--programme", metavar="ID", help="identifiant du programme (défaut : GUICHET_PROGRAMME, "
+        "sinon celui dont l'appel se clôt en dernier)"
+    )  # fmt: skip
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from apscheduler.events import EVENT_SCHEDULER_STARTED
+
+    from ingest.mailbox import programme_mailboxes
+    from ingest.poll import polled_programme
+    from ingest.scheduler import (
+        FINAL_PASS_JOB,
+        HOOKS,
+        ScheduleSettings,
+        Worker,
+        build_scheduler,
+        final_pass_at,
+    )
+    from triage.store import StoreSettings, open_store
+
+    env = os.environ
+    settings = ScheduleSettings.from_env(env)  # fails before anything starts
+    programme = polled_programme(args.programme, env)
+    mailboxes = programme_mailboxes(programme.mailboxes, env)
+    log = _logging()
+    with open_store(StoreSettings.from_env(env)) as store:
+        worker = Worker(store, programme, mailboxes)
+        scheduler = build_scheduler(worker, settings, hooks=HOOKS)
+        stopping: list[str] = []
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            if stopping:
+                return  # already stopping: the running cycle finishes
+            stopping.append(signal.Signals(signum).name)
+            log.info("arrêt demandé (%s) : fin du relevé en cours", stopping[0])
+            # Waits for the running job; new runs are refused from here on.
+            scheduler.shutdown(wait=True)
+
+        # A signal before the scheduler runs would find nothing to shut down: the stop
+        # signals stay blocked until it has started (its "started" event), then the
+        # handler runs at once if one came meanwhile.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+        scheduler.add_listener(_unblock, EVENT_SCHEDULER_STARTED)
+        try:
+            final = final_pass_at(programme)
+            log.info(
+                "démarrage : programme %s, %d boîte(s), relevé toutes les %s%s",
+                programme.id,
+                len(mailboxes),
+                _every(settings.poll_every.total_seconds()),
+                f", relevé final le {final:%d/%m/%Y %H:%M}"
+                if final is not None and scheduler.get_job(FINAL_PASS_JOB)
+                else "",
+            )
+            scheduler.start()  # blocks until shutdown
+        finally:
+            _unblock()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        log.info("arrêté proprement après %d relevé(s)", worker.cycles)
+    return 0
+
+
+def _unblock(_event: object = None) -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def _every(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)} min"
+    return f"{seconds:g} s".replace(".", ",")
+
+
+def _logging() -> logging.Logger:
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    log = logging.getLogger("guichet")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if os.environ.get("GUICHET_DEBUG") else logging.INFO)
+    log.propagate = False
+    # APScheduler's own lines ("Running job…", skipped runs) would double ours, in
+    # English: its errors only; skipped and missed runs are logged by ingest.scheduler.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    if not logging.getLogger("apscheduler").handlers:
+        logging.getLogger("apscheduler").addHandler(handler)
+    return logging.getLogger("guichet.worker")

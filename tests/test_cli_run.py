@@ -1,0 +1,114 @@
+"""`guichet run` as a process against Dovecot: it picks up a new mail, stops cleanly on a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Accounts
+from tests.mails import brussels, build
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not after {timeout} s")
+
+
+def messages(database: Path) -> int:
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT count(*) FROM messages").fetchone()[0]
+    except sqlite3.OperationalError:  # not migrated yet
+        return 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_run_polls_until_stopped(accounts: Accounts, tmp_path: Path, signum: int) -> None:
+    data = tmp_path / "var"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
+        **accounts.env,
+        "GUICHET_DATA_DIR": str(data),
+        "GUICHET_PROGRAMME": "blossom-2026",
+        "GUICHET_POLL_SECONDS": "0.5",
+    }
+    log = tmp_path / "run.log"
+    with open(log, "wb") as stderr:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "guichet.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        wait_until(lambda: "relevé : " in log.read_text(), 60, "first cycle")
+        accounts.append("info", build(), brussels(2026, 9, 13, 11, 0))
+        wait_until(lambda: messages(data / "guichet.sqlite3") == 1, 60, "mail recorded")
+        wait_until(lambda: "1 nouveau courriel" in log.read_text(), 30, "cycle logged")
+        worker.send_signal(signum)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    lines = log.read_text().splitlines()
+    assert "démarrage : programme blossom-2026, 2 boîte(s), relevé toutes les 0,5 s" in lines[0]
+    cycles = [line for line in lines if " relevé : " in line]
+    assert any(
+        "relevé : 1 nouveau courriel, 1 vérifié (incomplet 1) ; boîtes : info ok, programme ok"
+        in line
+        for line in cycles
+    )
+    assert f"arrêt demandé ({signal.Signals(signum).name})" in lines[-2]
+    assert "arrêté proprement après" in lines[-1]
+    assert "Traceback" not in log.read_text() and "@" not in log.read_text()
+    # One line per cycle, nothing from APScheduler in between.
+    assert len(lines) == len(cycles) + 3
+
+
+def test_a_signal_before_the_first_cycle_still_stops_cleanly(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
+        **accounts.env,
+        "GUICHET_DATA_DIR": str(tmp_path / "var"),
+        "GUICHET_PROGRAMME": "blossom-2026",
+    }
+    log = tmp_path / "run.log"
+    with open(log, "wb") as stderr:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "guichet.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        wait_until(lambda: "démarrage" in log.read_text(), 60, "start")
+        worker.send_signal(signal.SIGTERM)  # the scheduler may not be running yet
+        assert worker.wait(60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    text = log.read_text()
+    assert "relevé toutes les 2 min" in text
+    assert "arrêt demandé (SIGTERM)" in text and "arrêté proprement après" in text
