@@ -28,6 +28,18 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise AssertionError(f"{what}: not after {timeout} s")
 
 
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`guichet run` as a service would start it, its log (stderr) in ``log``."""
+    with open(log, "wb") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "guichet.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+
 def messages(database: Path) -> int:
     if not database.exists():
         return 0
@@ -49,14 +61,7 @@ def test_run_polls_until_stopped(accounts: Accounts, tmp_path: Path, signum: int
         "GUICHET_POLL_SECONDS": "0.5",
     }
     log = tmp_path / "run.log"
-    with open(log, "wb") as stderr:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "guichet.cli", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+    worker = start_worker(env, log)
     try:
         wait_until(lambda: "relevé : " in log.read_text(), 60, "first cycle")
         accounts.append("info", build(), brussels(2026, 9, 13, 11, 0))
@@ -93,14 +98,7 @@ def test_a_signal_before_the_first_cycle_still_stops_cleanly(
         "GUICHET_PROGRAMME": "blossom-2026",
     }
     log = tmp_path / "run.log"
-    with open(log, "wb") as stderr:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "guichet.cli", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+    worker = start_worker(env, log)
     try:
         wait_until(lambda: "démarrage" in log.read_text(), 60, "start")
         worker.send_signal(signal.SIGTERM)  # the scheduler may not be running yet
