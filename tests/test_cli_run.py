@@ -19,13 +19,14 @@ from tests.mails import brussels, build
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.1)
-    raise AssertionError(f"{what}: not after {timeout} s")
+    shown = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+    raise AssertionError(f"{what}: not after {timeout} s\n--- worker log ---\n{shown}")
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -63,10 +64,10 @@ def test_run_polls_until_stopped(accounts: Accounts, tmp_path: Path, signum: int
     log = tmp_path / "run.log"
     worker = start_worker(env, log)
     try:
-        wait_until(lambda: "relevé : " in log.read_text(), 60, "first cycle")
+        wait_until(lambda: "relevé : " in log.read_text(), 60, "first cycle", log)
         accounts.append("info", build(), brussels(2026, 9, 13, 11, 0))
-        wait_until(lambda: messages(data / "guichet.sqlite3") == 1, 60, "mail recorded")
-        wait_until(lambda: "1 nouveau courriel" in log.read_text(), 30, "cycle logged")
+        wait_until(lambda: messages(data / "guichet.sqlite3") == 1, 60, "mail recorded", log)
+        wait_until(lambda: "1 nouveau courriel" in log.read_text(), 30, "cycle logged", log)
         worker.send_signal(signum)
         assert worker.wait(30) == 0
     finally:
@@ -100,7 +101,7 @@ def test_a_signal_before_the_first_cycle_still_stops_cleanly(
     log = tmp_path / "run.log"
     worker = start_worker(env, log)
     try:
-        wait_until(lambda: "démarrage" in log.read_text(), 60, "start")
+        wait_until(lambda: "démarrage" in log.read_text(), 60, "start", log)
         worker.send_signal(signal.SIGTERM)  # the scheduler may not be running yet
         assert worker.wait(60) == 0
     finally:
