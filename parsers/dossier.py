@@ -159,36 +159,36 @@ def fill_document(doc: DocumentText, programme_id: str | None = None, *, convert
 
 
 def normalise_answer(spec: FieldSpec, answer: RawAnswer) -> normalise.Normalised:
-    """The value of one answer by its field's type."""
+    """The value of one answer by its field's type; blank answers are None."""
     if not answer.found:
         return normalise.Normalised(None)
+    if spec.type == "score" and answer.where == "grid":
+        if not answer.grid_value:
+            return normalise.Normalised(None, f"{score_label(spec)} : plusieurs cases cochées, note illisible.")
+        return normalise.parse_score(answer.grid_value, spec.min, spec.max, label=score_label(spec))
     lines = drop_template(spec, answer.lines)
     text = "\n".join(lines)
+    if not text.strip():
+        return normalise.Normalised(None)
     match spec.type:
         case "text":
             return normalise.clean_text(text)
         case "date":
-            return normalise.parse_date(text) if text.strip() else normalise.Normalised(None)
+            return normalise.parse_date(text)
         case "enterprise_number":
-            return normalise.parse_enterprise_number(text) if text.strip() else normalise.Normalised(None)
+            return normalise.parse_enterprise_number(text)
         case "number":
-            return normalise.parse_number(text) if text.strip() else normalise.Normalised(None)
+            return normalise.parse_number(text)
         case "yes_no":
             return normalise.parse_yes_no(text, spec.template_answer)
         case "phone":
-            return normalise.parse_phone(text) if text.strip() else normalise.Normalised(None)
+            return normalise.parse_phone(text)
         case "email":
-            return normalise.parse_email(text) if text.strip() else normalise.Normalised(None)
+            return normalise.parse_email(text)
         case "choice":
             # one line: a mark can end a PDF line and its option start the next
             return normalise.parse_choice(" ".join(lines), dict(spec.choices), spec.template_answer, label=short_label(spec))
         case "score":
-            if answer.where == "grid":
-                if not answer.grid_value:
-                    return normalise.Normalised(None, f"{score_label(spec)} : plusieurs cases cochées, note illisible.")
-                return normalise.parse_score(answer.grid_value, spec.min, spec.max, label=score_label(spec))
-            if not text.strip():
-                return normalise.Normalised(None)
             return normalise.parse_score(text, spec.min, spec.max, label=score_label(spec))
         case "multi_choice":
             return read_choices(spec.options, lines)

@@ -131,7 +131,7 @@ class FormFiller:
             if reading is None:
                 answers[spec.key] = RawAnswer(None, found=False)
             else:
-                answers[spec.key] = self._answer(spec, reading, blocks, texts, folded, boundaries, layout,
+                answers[spec.key] = self._answer(spec, reading, blocks, texts, boundaries, layout,
                                                  flowing=doc.format == "pdf")
         return FillResult(answers, len(assigned), len(self.fields))
 
@@ -300,12 +300,12 @@ class FormFiller:
     # -- taking the answers -------------------------------------------------------
 
     def _answer(self, spec: FieldSpec, r: _Reading, blocks: list[Block], texts: list[str],
-                folded: list[Folded], boundaries: set[int], layout: _Layout,
+                boundaries: set[int], layout: _Layout,
                 *, flowing: bool) -> RawAnswer:
         block = blocks[r.end]
         inline = LEADING_SEPARATORS.sub("", texts[r.end][r.split:]).strip()
         if block.in_table:
-            return self._cell_answer(spec, r, inline, blocks, texts, folded, boundaries, layout, flowing)
+            return self._cell_answer(spec, r, inline, blocks, texts, boundaries, layout, flowing)
         lines = [inline] if inline else []
         where = "inline" if inline else "nextline"
         for j in range(r.end + 1, len(blocks)):
@@ -329,7 +329,7 @@ class FormFiller:
         return lines
 
     def _cell_answer(self, spec: FieldSpec, r: _Reading, inline: str, blocks: list[Block], texts: list[str],
-                     folded: list[Folded], boundaries: set[int], layout: _Layout, flowing: bool) -> RawAnswer:
+                     boundaries: set[int], layout: _Layout, flowing: bool) -> RawAnswer:
         block = blocks[r.end]
         lines = [inline] if inline else []
         for j in layout.cell_after(block, r.end):

@@ -154,7 +154,7 @@ class LabelIndex:
                 if better or (kind == "separator" and score == current.score and split > current.split):
                     best[i] = LabelHit(i, float(score), split)
             if kind != "trailing":
-                self._qualified(cand, split, kind, best)
+                self._qualified(cand, split, best)
         for i in self._prefixes(key):
             entry = self.entries[i]
             if entry.inline_free:
@@ -164,7 +164,7 @@ class LabelIndex:
                     best[i] = LabelHit(i, 100.0, end)
         return best
 
-    def _qualified(self, cand: str, split: int, kind: str, best: dict[int, LabelHit]) -> None:
+    def _qualified(self, cand: str, split: int, best: dict[int, LabelHit]) -> None:
         """A label followed by a qualifier ("Forme juridique de l'entreprise", "Genre (F/M/X)").
 
         Scored by how much of the text the label covers, so that a short label
@@ -203,7 +203,3 @@ class LabelIndex:
 def key_of_prefix(folded: Folded, end: int) -> str:
     """Key of the text's first ``end`` characters."""
     return key_of(folded.text[:end])
-
-
-def similar(a_key: str, b_key: str, cutoff: float) -> bool:
-    return bool(a_key) and fuzz.ratio(a_key, b_key, score_cutoff=cutoff) >= cutoff
