@@ -177,6 +177,31 @@ class EligibilitySpec(_Strict):
     region: RegionSpec | None = None  # the address's postal code should fall in it
 
 
+class ReminderSpec(_Strict):
+    """A reminder to applicants whose dossier is still incomplete, before the deadline."""
+
+    days_before: int  # 0: on the deadline's day
+    at: dt.time  # local time
+
+
+class DigestSpec(_Strict):
+    at: dt.time = dt.time(8, 0)  # local time of the daily digest
+    recipients: tuple[str, ...] = ()  # default: the programme manager
+    final_delay_minutes: int = 5  # the deadline-day digest, this long after the deadline
+
+
+class NotificationsSpec(_Strict):
+    """Mails guichet sends: to applicants (from one of the programme's mailboxes) and the
+    coordinators' digest."""
+
+    from_mailbox: str | None = None  # a mailbox id; default: the first mailbox
+    follow_up_after_days: int = 3  # relance: an application still incomplete this long
+    reminders: tuple[ReminderSpec, ...] = ()
+    daily_cap: int = 4  # mails to one recipient per day, results excepted
+    decisions_warning_days: int = 2  # the digest warns this long before the results date
+    digest: DigestSpec = DigestSpec()
+
+
 class Programme(_Strict):
     id: str
     name: str
@@ -192,6 +217,27 @@ class Programme(_Strict):
     form: FormSpec
     annexes: tuple[AnnexSpec, ...] = ()
     eligibility: EligibilitySpec = EligibilitySpec()
+    notifications: NotificationsSpec = NotificationsSpec()
+
+    @model_validator(mode="after")
+    def _sender_is_a_mailbox(self) -> Programme:
+        chosen = self.notifications.from_mailbox
+        if chosen is not None and chosen not in {m.id for m in self.mailboxes}:
+            raise ValueError(f"notifications.from_mailbox: {chosen} is not a mailbox id")
+        return self
+
+    @property
+    def sender_mailbox(self) -> MailboxSpec | None:
+        """The mailbox mails to applicants are sent from (and copied to)."""
+        chosen = self.notifications.from_mailbox
+        return next((m for m in self.mailboxes if chosen in (None, m.id)), None)
+
+    @property
+    def digest_recipients(self) -> tuple[str, ...]:
+        recipients = self.notifications.digest.recipients
+        if recipients:
+            return recipients
+        return (self.manager.email,) if self.manager else ()
 
     @model_validator(mode="after")
     def _eligibility_fields_exist(self) -> Programme:

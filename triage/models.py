@@ -44,9 +44,10 @@ ROLE_DOSSIER = "dossier"  # carries a dossier: a version of the application
 ROLE_COMPLEMENT = "complement"  # annexes or a follow-up without a dossier
 
 # Outbox states (issue 5)
-OUTBOX_RECORDED = "enregistre"
-OUTBOX_SENT = "envoye"
-OUTBOX_ABANDONED = "abandonne"
+OUTBOX_RECORDED = "enregistre"  # rendered and recorded, not handed to SMTP yet
+OUTBOX_SENDING = "envoi"  # handed to SMTP; a crash leaves the outcome unknown
+OUTBOX_SENT = "envoye"  # the SMTP server accepted it
+OUTBOX_ABANDONED = "abandonne"  # refused for good (bad address) or cancelled
 
 # Decisions (issue 5)
 DECISIONS = ("retenu", "non_retenu", "attente")
@@ -120,6 +121,9 @@ class Message(Base):
     )
     created_at: Mapped[dt.datetime]
     checked_at: Mapped[dt.datetime | None]
+    # A worker checking it (lease): another worker leaves it alone until ``claimed_until``.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None]
 
     copies: Mapped[list[MailCopy]] = relationship(back_populates="message")
     attachments: Mapped[list[Attachment]] = relationship(
@@ -284,12 +288,19 @@ class OutboxMail(Base):
     subject: Mapped[str] = mapped_column(Text)
     rfc_message_id: Mapped[str] = mapped_column(String(998), unique=True)
     raw_sha256: Mapped[str | None] = mapped_column(String(64))  # the rendered mail, archived
+    mailbox_id: Mapped[str | None] = mapped_column(String(64))  # sent from; its Sent folder
     state: Mapped[str] = mapped_column(String(16), default=OUTBOX_RECORDED, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[dt.datetime | None]
+    # Set when an attempt's outcome was unknown (a crash after handing it to SMTP) and
+    # the mail was sent again: the same Message-ID, shown to coordinators as a possible double.
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
+    sending_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
+    copied_at: Mapped[dt.datetime | None]  # the copy appended to the Sent folder
+    copy_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Decision(Base):
