@@ -1,0 +1,102 @@
+"""French words for what the store holds: statuses, decisions, missing items, dates.
+
+Shared by the mails to applicants, the digest and the export, so a coordinator reads
+the same words everywhere. Dates go through Babel (``fr_BE``) in the programme's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from babel.dates import format_date, format_datetime
+
+from config.programme import Programme
+from triage.verdict import AUTOMATIQUE, COMPLET, DOSSIER, HORS_DELAI, INCOMPLET, NON_CANDIDATURE
+
+LOCALE = "fr_BE"
+
+STATUS_LABELS = {
+    COMPLET: "Complet",
+    INCOMPLET: "Incomplet",
+    HORS_DELAI: "Hors délai",
+    NON_CANDIDATURE: "Pas une candidature",
+    AUTOMATIQUE: "Réponse automatique",
+}
+
+DECISION_LABELS = {
+    "retenu": "Retenu",
+    "non_retenu": "Non retenu",
+    "attente": "Liste d’attente",
+}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", status or "—")
+
+
+def decision_label(decision: str | None) -> str:
+    return DECISION_LABELS.get(decision or "", "—")
+
+
+def missing_label(programme: Programme, key: str) -> str:
+    """What an item of ``missing`` means, for a person: « Vos statuts », « Numéro d’entreprise »."""
+    if key == DOSSIER:
+        return "Le dossier de candidature (formulaire Word)"
+    if key.startswith("annexe."):
+        annex = next((a for a in programme.annexes if f"annexe.{a.key}" == key), None)
+        return annex.label if annex else key
+    try:
+        spec = programme.form.field(key)
+    except KeyError:
+        return key
+    return spec.label or key
+
+
+def missing_labels(programme: Programme, keys: list[str]) -> list[str]:
+    """The labels of ``keys``, the form's fields first in the form's order, then annexes."""
+    order = {k: i for i, k in enumerate(programme.field_keys())}
+    annexes = {f"annexe.{a.key}": i for i, a in enumerate(programme.annexes)}
+
+    def rank(key: str) -> tuple[int, int, str]:
+        if key == DOSSIER:
+            return (0, 0, key)
+        if key in order:
+            return (1, order[key], key)
+        return (2, annexes.get(key, len(annexes)), key)
+
+    return [missing_label(programme, k) for k in sorted(keys, key=rank)]
+
+
+def local(moment: dt.datetime, programme: Programme) -> dt.datetime:
+    return moment.astimezone(programme.zone)
+
+
+def when(moment: dt.datetime | None, programme: Programme) -> str:
+    """« lundi 14 septembre 2026 à 10:00 » in the programme's zone."""
+    if moment is None:
+        return "—"
+    return format_datetime(moment, "EEEE d MMMM y 'à' HH:mm", tzinfo=programme.zone, locale=LOCALE)
+
+
+def short_when(moment: dt.datetime | None, programme: Programme) -> str:
+    """« 14/09/2026 09:58 » in the programme's zone (tables)."""
+    if moment is None:
+        return "—"
+    return local(moment, programme).strftime("%d/%m/%Y %H:%M")
+
+
+def day(value: dt.date | None) -> str:
+    """« vendredi 2 octobre 2026 »."""
+    return "—" if value is None else format_date(value, "EEEE d MMMM y", locale=LOCALE)
+
+
+def one_line(text: str | None, limit: int = 120) -> str:
+    """Applicant text made safe for a header or a table cell: no control characters or
+    line breaks, spaces collapsed, cut at ``limit`` characters with « … »."""
+    if not text:
+        return ""
+    flat = " ".join(_CONTROL.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
