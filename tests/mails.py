@@ -11,7 +11,12 @@ from tests.samples import FIXTURES, SAMPLES
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)  # enough for a type sniffer
-_TYPES = {"pdf": ("application", "pdf"), "jpg": ("image", "jpeg"), "jpeg": ("image", "jpeg")}
+_TYPES = {
+    "pdf": ("application", "pdf"),
+    "jpg": ("image", "jpeg"),
+    "jpeg": ("image", "jpeg"),
+    "docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
+}
 SAMPLE_MAILS = SAMPLES / "emails"
 FIXTURE_MAILS = FIXTURES / "emails"
 
