@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from guichet import __version__
 from guichet.errors import GuichetError
 
-COMMANDS = ("parse", "check", "poll", "reprocess", "run")
+COMMANDS = ("parse", "check", "poll", "reprocess", "run", "digest", "export", "decide", "decisions")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,3 +62,21 @@ class MailboxError(GuichetError):
 
 class DeliveryError(GuichetError):
     exit_code = 11
+
+
+class InputError(GuichetError):
+    """A value or a file given on the command line cannot be used (a decision word, the
+    sheet to import, the file to write)."""
+
+    exit_code = 13
+
+
+class UnknownApplication(InputError):
+    """No application, or several, answer to the name given; ``suggestions`` lists the
+    closest structures."""
+
+    exit_code = 14
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions or []

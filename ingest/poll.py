@@ -5,7 +5,8 @@
    the last one seen, fetch them in batches (raw bytes with ``BODY.PEEK``, INTERNALDATE),
    archive each raw mail, then record it (copy, message, checkpoint: one transaction).
 2. Check and file every message waiting (``ingest.processing``), from all mailboxes at
-   once, oldest first: a supplement is filed after the dossier it completes.
+   once, oldest first: a supplement is filed after the dossier it completes. Each one is
+   claimed first (a lease): another worker on the same database skips it meanwhile.
 3. Each mailbox again: the ``guichet-traite`` keyword on the copies of filed messages.
 
 A mailbox that fails (unreachable, login refused, cut mid-cycle) is recorded on its
@@ -29,7 +30,15 @@ from guichet.errors import ConfigError, MailboxError
 from ingest.fingerprint import fingerprint
 from ingest.intake import DUPLICATE, KNOWN, NEW, CopyFacts, checkpoint, log_event, record_copy
 from ingest.mailbox import ImapSession, Mailbox, MailboxSettings, UnconfiguredMailbox
-from ingest.processing import Checker, CheckOutcome, check_one, pending_ids
+from ingest.processing import (
+    Checker,
+    CheckOutcome,
+    Clock,
+    check_one,
+    pending_ids,
+    running_clock,
+    worker_identity,
+)
 from triage.check import check_message
 from triage.models import KEYWORD, TRAITE, MailCopy, Message
 from triage.store import Store
@@ -136,6 +145,7 @@ def run_cycle(
 ) -> CycleReport:
     """Poll every mailbox, check what arrived, mark it; ``force`` ignores the backoff delay."""
     progress = progress or NoProgress()
+    clock = running_clock(now)  # lease times: the fetching may have taken minutes
     report = CycleReport()
     sessions: list[tuple[Mailbox, MailboxReport]] = []
     try:
@@ -148,7 +158,7 @@ def run_cycle(
             box = _fetch_new(store, programme, settings, box_report, now, connect, force, progress)
             if box is not None:
                 sessions.append((box, box_report))
-        report.checked = _check_waiting(store, programme, now, checker, progress)
+        report.checked = _check_waiting(store, programme, now, clock, checker, progress)
         for box, box_report in sessions:
             _mark_handled(store, box, box_report, now, connect)
     finally:
@@ -158,15 +168,30 @@ def run_cycle(
 
 
 def _check_waiting(
-    store: Store, programme: Programme, now: dt.datetime, checker: Checker, progress: Progress
+    store: Store,
+    programme: Programme,
+    now: dt.datetime,
+    clock: Clock,
+    checker: Checker,
+    progress: Progress,
 ) -> list[CheckOutcome]:
     """``processing.check_pending``, telling ``progress`` after each message."""
     with store.sessions.begin() as session:
         ids = pending_ids(session, programme.id)
+    worker = worker_identity()
     outcomes = []
     progress.start("vérification", len(ids))
     for message_id in ids:
-        outcome = check_one(store.sessions, store.archive, programme, message_id, now, checker)
+        outcome = check_one(
+            store.sessions,
+            store.archive,
+            programme,
+            message_id,
+            now,
+            checker,
+            worker=worker,
+            clock=clock,
+        )
         if outcome is not None:
             outcomes.append(outcome)
         progress.advance()

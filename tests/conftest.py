@@ -24,6 +24,7 @@ from triage.store import Store, StoreSettings, open_store
 INSTALL = "./scripts/install-system-packages.sh"
 # Users known when Dovecot starts (a user added later costs up to a second: see add_user).
 POOL = [f"{name}{n}@coopcity.test" for n in range(1, 201) for name in ("info", "matthias")]
+APPLICANTS = [f"candidat{n}@exemple.test" for n in range(1, 201)]  # inboxes of applicants
 
 
 def _need(what: str, missing: list[str]) -> None:
@@ -38,7 +39,7 @@ def _need(what: str, missing: list[str]) -> None:
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[DovecotServer]:
     _need("Dovecot", DovecotServer.missing())
-    with DovecotServer(users=dict.fromkeys(POOL, "secret")) as server:
+    with DovecotServer(users=dict.fromkeys(POOL + APPLICANTS, "secret")) as server:
         yield server
 
 
@@ -92,6 +93,16 @@ def accounts(dovecot: DovecotServer) -> Accounts:
     for mailbox_id, user in users.items():
         found.env.update(guichet_imap_env(dovecot, mailbox_id, user))
     return found
+
+
+_applicants = itertools.count(1)
+
+
+@pytest.fixture
+def applicant(dovecot: DovecotServer) -> str:
+    """The address of a fresh applicant inbox on the session's Dovecot (read it with
+    ``dovecot.mailbox(address)``)."""
+    return APPLICANTS[next(_applicants) - 1]
 
 
 _databases = itertools.count(1)

@@ -99,10 +99,12 @@ def dossier_mail(
     message_id: str | None = None,
     in_reply_to: str | None = None,
     with_dossier: bool = True,
+    sender: str | None = None,
     body: str = "Bonjour,\n\nVeuillez trouver notre dossier de candidature.\n",
 ) -> bytes:
     """A mail from the referent of the generated dossier ``name`` (``g05-cc-inline``), its
-    .docx attached (unless ``with_dossier`` is false) with the annexes named, by file name."""
+    .docx attached (unless ``with_dossier`` is false) with the annexes named, by file name;
+    ``sender`` replaces the referent's address (an inbox of the test server)."""
     truth = json.loads((DOSSIERS / f"{name}.docx.truth.json").read_text(encoding="utf-8"))
     fields = truth["fields"]
     structure = fields["entreprise.nom"]
@@ -115,7 +117,7 @@ def dossier_mail(
     files.update(ANNEXES[a] for a in annexes)
     domain = fields["referent.email"].split("@")[1]
     return build(
-        sender=f"{person} <{fields['referent.email']}>",
+        sender=sender or f"{person} <{fields['referent.email']}>",
         subject=f"Dossier de candidature – COOPCITY 2026 – {structure}",
         message_id=message_id or f"<{name}@{domain}>",
         in_reply_to=in_reply_to,

@@ -1,0 +1,119 @@
+"""`guichet digest --preview`: the coordinators' digest written to files, sent to nobody."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from config.programme import Programme
+    from notifications.digest import RenderedDigest
+    from triage.store import Store
+
+HELP = "Préparer le point quotidien des coordinateurs (aperçu HTML et texte, sans envoi)."
+DEFAULT_OUT = Path("digest-apercu")
+EXAMPLE = """exemple :
+  guichet digest --preview --out /tmp/point --at 2026-09-14T10:05 --final
+  → écrit /tmp/point/digest.html et /tmp/point/digest.txt : le point de clôture
+    tel qu’il serait envoyé le 14 septembre à 10:05 ; rien n’est envoyé."""
+
+
+def _moment(text: str) -> dt.datetime:
+    """An ISO 8601 date and time; without an offset, local time of the programme (set later)."""
+    try:
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(
+            f"date invalide : « {text} » (attendu : ISO 8601, ex. 2026-09-14T08:00)"
+        ) from e
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "digest",
+        help=HELP,
+        description=HELP
+        + " Le point résume les candidatures (comptes par statut, nouveautés depuis le dernier "
+        "point envoyé, une ligne par candidature, liste d’appels), l’état des boîtes aux "
+        "lettres et les courriels aux candidats à vérifier. L’envoi quotidien est fait par "
+        "« guichet run ». Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="écrire digest.html et digest.txt dans un dossier au lieu d’envoyer",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DOSSIER",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"dossier de l’aperçu (défaut : ./{DEFAULT_OUT}), créé si besoin",
+    )
+    parser.add_argument(
+        "--programme", metavar="ID", help="identifiant du programme (défaut : GUICHET_PROGRAMME, "
+        "sinon celui dont l’appel se clôt en dernier)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--at",
+        metavar="ISO-8601",
+        type=_moment,
+        help="date et heure du point (défaut : maintenant ; sans fuseau : heure du programme)",
+    )
+    parser.add_argument(
+        "--final",
+        action="store_true",
+        help="le point de clôture, envoyé juste après l’heure limite",
+    )
+    parser.set_defaults(func=run, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ingest.poll import polled_programme
+    from triage.store import StoreSettings, open_store
+
+    if not args.preview:
+        args.parser.error(
+            "l’envoi du point se fait par « guichet run » ; pour un aperçu sans envoi : --preview"
+        )
+    env = os.environ
+    programme = polled_programme(args.programme, env)
+    now = args.at or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=programme.zone)
+    with open_store(StoreSettings.from_env(env)) as store:
+        digest = build(store, programme, now, final=args.final)
+    paths = write_preview(digest, args.out)
+    print(f"Aperçu du point écrit (rien n’a été envoyé) : {paths[0]} et {paths[1]}")
+    print(f"Objet : {digest.subject}")
+    return 0
+
+
+def build(
+    store: Store, programme: Programme, now: dt.datetime, *, final: bool = False
+) -> RenderedDigest:
+    """The digest at ``now``, read in one transaction."""
+    from notifications.digest import build_digest
+
+    with store.sessions.begin() as session:
+        return build_digest(session, programme, now, final=final)
+
+
+def write_preview(digest: RenderedDigest, folder: Path) -> tuple[Path, Path]:
+    """``digest.html`` and ``digest.txt`` in ``folder``, each 0600: personal data. A new
+    folder is made 0700; an existing one keeps its mode (it may be ``.``)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    written = []
+    for name, content in (("digest.html", digest.html), ("digest.txt", digest.text)):
+        path = folder / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(content)
+        path.chmod(0o600)
+        written.append(path)
+    return written[0], written[1]

@@ -1,0 +1,156 @@
+"""What the templates of mails to applicants are given: plain values, already in French.
+
+The context says what was received (each file and what it was taken for), what was
+understood (a few key fields of the dossier that counts), what is missing, and the
+programme's dates, in Brussels time. Applicant text is flattened and cut here
+(``one_line``); the HTML templates escape it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import phonenumbers
+from sqlalchemy.orm import Session
+
+from config.programme import Programme
+from notifications.wording import day, decision_label, missing_labels, one_line, when
+from triage.models import Application, Message
+from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
+
+# The fields an acknowledgement repeats back, in this order (those the programme has),
+# with plain labels (the form's own can be long or carry typos).
+SUMMARY_FIELDS = {
+    "entreprise.nom": "Nom de l’entreprise",
+    "entreprise.forme_juridique": "Forme juridique",
+    "entreprise.numero": "Numéro d’entreprise",
+    "entreprise.adresse": "Adresse",
+    "entreprise.date_creation": "Date de création",
+}
+REFERENT = ("referent.prenom", "referent.nom")
+ROLE_WORDS = {"dossier": "dossier de candidature", "autre": "pièce non reconnue"}
+
+
+def phone(value: str | None) -> str:
+    """« 0496 24 65 66 » for a Belgian number, international format otherwise."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "BE")
+    except phonenumbers.NumberParseException:
+        return one_line(value, 40)
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 32
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
+def _value(value: Any, programme: Programme, key: str) -> str:
+    if value is None or value == "":
+        return ""
+    if key == "entreprise.date_creation" and isinstance(value, str) and len(value) == 10:
+        try:
+            return day(dt.date.fromisoformat(value)).split(" ", 1)[1]  # « 3 février 2015 »
+        except ValueError:
+            return one_line(value, 40)
+    return one_line(str(value), 200)
+
+
+def understood(application: Application, programme: Programme) -> list[tuple[str, str]]:
+    """(label, value) pairs read from the dossier that counts, as the applicant wrote them."""
+    version = application.current_version
+    if version is None or version.message.parsed is None:
+        return []
+    fields = version.message.parsed.fields
+    keys = set(programme.field_keys())
+    rows: list[tuple[str, str]] = []
+    for key in SUMMARY_FIELDS:
+        if key in keys and fields.get(key) not in (None, ""):
+            rows.append(
+                (programme.form.field(key).label or key, _value(fields[key], programme, key))
+            )
+    person = " ".join(str(fields[k]) for k in REFERENT if fields.get(k))
+    if person:
+        contact = [one_line(person, 120)]
+        if fields.get("referent.telephone"):
+            contact.append(phone(fields["referent.telephone"]))
+        if fields.get("referent.email"):
+            contact.append(one_line(str(fields["referent.email"]), 120))
+        rows.append(("Personne référente", ", ".join(contact)))
+    for prefix, label, unit in (
+        ("description.", "Description du projet", "réponses"),
+        ("autodiagnostic.", "Autodiagnostic", "notes"),
+    ):
+        asked = [k for k in programme.field_keys() if k.startswith(prefix)]
+        if asked:
+            given = sum(1 for k in asked if fields.get(k) not in (None, ""))
+            rows.append((label, f"{given} {unit} sur {len(asked)}"))
+    return rows
+
+
+def received_files(application: Application, programme: Programme) -> list[dict[str, str]]:
+    """Every file of the application's mails received before the deadline."""
+    annex_labels = {a.key: a.label for a in programme.annexes}
+    deadline = programme.deadline_at
+    files = []
+    for mail in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
+        if mail.role is None or (deadline is not None and mail.received_at > deadline):
+            continue
+        for attachment in mail.attachments:
+            if attachment.role == "annexe" and attachment.annex_keys:
+                what = " ; ".join(annex_labels.get(k, k) for k in attachment.annex_keys)
+            else:
+                what = ROLE_WORDS.get(attachment.role, attachment.role)
+            files.append(
+                {
+                    "name": one_line(attachment.filename, 120),
+                    "what": what,
+                    "received": when(mail.received_at, programme),
+                }
+            )
+    return files
+
+
+def applicant_context(
+    session: Session,
+    application: Application,
+    programme: Programme,
+    now: dt.datetime,
+    answered: Message | None = None,
+    decision: str | None = None,
+) -> dict[str, Any]:
+    deadline = programme.deadline_at
+    manager = programme.manager
+    return {
+        "programme": programme.name,
+        "organisation": programme.organisation,
+        "structure": one_line(application.structure, 200) or "votre structure",
+        "status": application.status,
+        "complete": application.status == COMPLET,
+        "incomplete": application.status == INCOMPLET,
+        "late": application.status == HORS_DELAI,
+        "missing": missing_labels(programme, list(application.missing or [])),
+        "understood": understood(application, programme),
+        "files": received_files(application, programme),
+        "answered_at": when(answered.received_at, programme) if answered is not None else "",
+        "answered_late": bool(
+            answered is not None and deadline is not None and answered.received_at > deadline
+        ),
+        "deadline": when(deadline, programme),
+        "deadline_passed": deadline is not None and now >= deadline,
+        "subject_convention": programme.subject.convention if programme.subject else "",
+        "phone_calls": (
+            f"du {day(programme.phone_calls.start)} au {day(programme.phone_calls.end)}"
+            if programme.phone_calls
+            else ""
+        ),
+        "results_day": day(programme.results_date) if programme.results_date else "",
+        "manager": manager.name if manager else "",
+        "manager_email": manager.email if manager else "",
+        "manager_phone": phone(manager.phone) if manager and manager.phone else "",
+        "decision": decision,
+        "decision_label": decision_label(decision),
+    }

@@ -1,0 +1,137 @@
+"""Which mails an application is due, at a given moment. Pure: facts in, decisions out.
+
+    accuse       the first mail(s) of an application, received before the deadline
+    complement   later mails before the deadline (annexes sent apart, a corrected dossier)
+    hors_delai   mails received after the deadline
+    relance      still incomplete ``follow_up_after_days`` after the first mail, and that
+                 long since our last mail; once, and only before the deadline
+    rappel       on each reminder day before the deadline (``notifications.reminders``),
+                 to applications still incomplete; not when we wrote in the last 12 hours
+    resultat     planned by ``guichet results send``, not here
+
+Answers cover every mail up to the one they answer: mails that arrive together get one
+answer, about all of them. Each due mail has a ``key`` unique to its event; the outbox
+records a key once, so planning again never sends twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from config.programme import Programme
+from triage.verdict import INCOMPLET
+
+ACCUSE = "accuse"
+COMPLEMENT = "complement"
+HORS_DELAI = "hors_delai"
+RELANCE = "relance"
+RAPPEL = "rappel"
+RESULTAT = "resultat"
+DIGEST = "digest"
+
+ANSWERS = (ACCUSE, COMPLEMENT, HORS_DELAI)  # kinds that answer (and cover) mails
+APPLICANT_KINDS = (*ANSWERS, RELANCE, RAPPEL, RESULTAT)
+REMINDER_WINDOW = dt.timedelta(hours=12)  # a reminder missed by more than this is dropped
+QUIET_BEFORE_REMINDER = dt.timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class MailFacts:
+    id: int
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ApplicationFacts:
+    id: int
+    status: str
+    mails: tuple[MailFacts, ...]  # its candidature mails, in order of receipt
+    covered: frozenset[int]  # mails an earlier answer covered
+    keys: frozenset[str]  # outbox keys already recorded for it
+    last_written_at: dt.datetime | None  # our latest mail to it, any kind
+
+
+@dataclass(frozen=True)
+class Due:
+    kind: str
+    key: str
+    application_id: int
+    answers: int | None  # the mail it answers (threading), or None
+
+
+def covered_by(mails: Sequence[MailFacts], answered: Sequence[int]) -> frozenset[int]:
+    """The mails covered by answers to ``answered``: each answer covers its mail and every
+    mail received before it."""
+    positions = [i for i, m in enumerate(mails) if m.id in answered]
+    if not positions:
+        return frozenset()
+    return frozenset(m.id for m in mails[: max(positions) + 1])
+
+
+def is_late(received: dt.datetime, programme: Programme) -> bool:
+    deadline = programme.deadline_at
+    return deadline is not None and received > deadline
+
+
+def reminder_moments(programme: Programme) -> list[tuple[int, dt.datetime]]:
+    """(days before, moment) of each reminder, in time order."""
+    deadline = programme.deadline_at
+    if deadline is None:
+        return []
+    moments = [
+        (
+            r.days_before,
+            dt.datetime.combine(
+                deadline.date() - dt.timedelta(days=r.days_before), r.at, tzinfo=programme.zone
+            ),
+        )
+        for r in programme.notifications.reminders
+    ]
+    return sorted(((d, m) for d, m in moments if m < deadline), key=lambda item: item[1])
+
+
+def due_mails(app: ApplicationFacts, programme: Programme, now: dt.datetime) -> list[Due]:
+    """The mails ``app`` is due at ``now`` and has not been sent (by key)."""
+    found = [d for d in _answers(app, programme) if d.key not in app.keys]
+    if found:
+        return found  # an answer already says what is missing: no chasing in the same breath
+    return [d for d in _chasers(app, programme, now) if d.key not in app.keys][:1]
+
+
+def _answers(app: ApplicationFacts, programme: Programme) -> list[Due]:
+    new = [m for m in app.mails if m.id not in app.covered]
+    on_time = [m for m in new if not is_late(m.received_at, programme)]
+    late = [m for m in new if is_late(m.received_at, programme)]
+    found = []
+    if on_time:
+        kind = COMPLEMENT if app.covered else ACCUSE
+        found.append(Due(kind, f"{kind}:{app.id}:{on_time[-1].id}", app.id, on_time[-1].id))
+    if late:
+        found.append(Due(HORS_DELAI, f"{HORS_DELAI}:{app.id}:{late[-1].id}", app.id, late[-1].id))
+    return found
+
+
+def _chasers(app: ApplicationFacts, programme: Programme, now: dt.datetime) -> list[Due]:
+    deadline = programme.deadline_at
+    if app.status != INCOMPLET or not app.mails or (deadline is not None and now >= deadline):
+        return []
+    latest = app.mails[-1]
+    first = app.mails[0].received_at
+    found: list[Due] = []
+    for days_before, moment in reversed(reminder_moments(programme)):
+        if moment <= now < moment + REMINDER_WINDOW and first < moment:
+            quiet = (
+                app.last_written_at is None or now - app.last_written_at >= QUIET_BEFORE_REMINDER
+            )
+            if quiet:
+                found.append(Due(RAPPEL, f"{RAPPEL}:{app.id}:J-{days_before}", app.id, latest.id))
+            break  # only the latest reminder moment counts
+    if found:
+        return found
+    wait = dt.timedelta(days=programme.notifications.follow_up_after_days)
+    quiet = app.last_written_at is None or now - app.last_written_at >= wait
+    if wait > dt.timedelta(0) and now - first >= wait and quiet:
+        found.append(Due(RELANCE, f"{RELANCE}:{app.id}", app.id, latest.id))
+    return found

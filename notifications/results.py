@@ -1,0 +1,85 @@
+"""The result mails (retenu, non retenu, liste d'attente): recorded once per application
+by ``guichet results send``, from the latest decision of each application."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.programme import Programme
+from ingest.archive import RawArchive
+from notifications.outbox import record_for_application, writable
+from notifications.plan import RESULTAT, Due
+from triage.models import Application, Decision, OutboxMail
+from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
+
+CANDIDATURES = (COMPLET, INCOMPLET, HORS_DELAI)
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    application_id: int
+    structure: str
+    recipient: str | None
+    decision: str | None
+    state: str  # "a_envoyer", "deja_envoye", "sans_decision", "sans_adresse"
+
+
+def latest_decisions(session: Session, programme_id: str) -> dict[int, str]:
+    rows = session.execute(
+        select(Decision.application_id, Decision.decision)
+        .join(Application, Application.id == Decision.application_id)
+        .where(Application.programme_id == programme_id)
+        .order_by(Decision.created_at, Decision.id)
+    ).all()
+    return {app_id: decision for app_id, decision in rows}  # the latest wins
+
+
+def result_key(application_id: int) -> str:
+    return f"{RESULTAT}:{application_id}"
+
+
+def results_plan(session: Session, programme: Programme) -> list[ResultLine]:
+    """What ``results send`` would do for each application, in structure order."""
+    decisions = latest_decisions(session, programme.id)
+    keys = set(session.scalars(select(OutboxMail.key).where(OutboxMail.kind == RESULTAT)).all())
+    lines = []
+    apps = session.scalars(
+        select(Application).where(
+            Application.programme_id == programme.id, Application.status.in_(CANDIDATURES)
+        )
+    ).all()
+    for app in sorted(apps, key=lambda a: (a.structure or a.structure_key).casefold()):
+        decision = decisions.get(app.id)
+        if result_key(app.id) in keys:
+            state = "deja_envoye"
+        elif decision is None:
+            state = "sans_decision"
+        elif not writable(app.reply_to, programme):
+            state = "sans_adresse"
+        else:
+            state = "a_envoyer"
+        lines.append(
+            ResultLine(app.id, app.structure or app.structure_key, app.reply_to, decision, state)
+        )
+    return lines
+
+
+def record_results(
+    session: Session, archive: RawArchive, programme: Programme, now: dt.datetime
+) -> list[OutboxMail]:
+    """Record the result mail of every decided application that has none yet."""
+    recorded = []
+    for line in results_plan(session, programme):
+        if line.state != "a_envoyer":
+            continue
+        app = session.get(Application, line.application_id)
+        latest = max(app.messages, key=lambda m: (m.received_at, m.id), default=None)
+        due = Due(RESULTAT, result_key(app.id), app.id, latest.id if latest else None)
+        row = record_for_application(session, archive, programme, app, due, now, line.decision)
+        if row is not None:
+            recorded.append(row)
+    return recorded

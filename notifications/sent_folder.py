@@ -1,0 +1,161 @@
+"""A copy of each sent mail in the sending mailbox's Sent folder, so the team sees it.
+
+The folder is ``GUICHET_IMAP_<ID>_SENT_FOLDER`` (default ``Sent``), created when the
+server says it does not exist (``[TRYCREATE]``). A copy is appended once: when an
+earlier try may have appended it before a crash, the folder is searched for its
+Message-ID first. A mailbox that cannot be reached only delays the copies; sending
+never waits for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import imaplib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.programme import Programme
+from guichet.errors import ConfigError, MailboxError
+from ingest.archive import RawArchive
+from ingest.intake import log_event
+from ingest.mailbox import ImapSession, MailboxSettings, env_name, settings_from_env
+from triage.models import OUTBOX_SENT, OutboxMail
+
+DEFAULT_SENT_FOLDER = "Sent"
+SEEN = r"(\Seen)"
+COPY_ATTEMPTS_MAX = 10  # then the copy is given up (the digest shows it)
+
+
+@dataclass
+class CopyReport:
+    copied: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def sent_folder(mailbox_id: str, env: Mapping[str, str]) -> str:
+    return (env.get(env_name(mailbox_id, "SENT_FOLDER")) or "").strip() or DEFAULT_SENT_FOLDER
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class SentFolder:
+    """An IMAP session able to find and append mails in one folder."""
+
+    def __init__(self, session: ImapSession, folder: str) -> None:
+        self.session = session
+        self.folder = folder
+
+    def _client(self) -> imaplib.IMAP4:
+        return self.session.client
+
+    def holds(self, message_id: str) -> bool:
+        client = self._client()
+        typ, _ = client.select(_quoted(self.folder), readonly=True)
+        if typ != "OK":
+            return False  # no folder yet: nothing in it
+        typ, data = client.uid("SEARCH", "HEADER", "Message-ID", _quoted(message_id))
+        return typ == "OK" and bool(data and data[0] and data[0].split())
+
+    def append(self, raw: bytes, when: dt.datetime) -> None:
+        client = self._client()
+        date = imaplib.Time2Internaldate(when.timestamp())
+        typ, data = client.append(_quoted(self.folder), SEEN, date, raw)
+        if typ != "OK" and b"TRYCREATE" in b" ".join(d for d in data if isinstance(d, bytes)):
+            client.create(_quoted(self.folder))
+            typ, data = client.append(_quoted(self.folder), SEEN, date, raw)
+        if typ != "OK":
+            raise MailboxError(f"APPEND refusé dans « {self.folder} » ({data!r:.200})")
+
+
+Opener = Callable[[MailboxSettings], ImapSession]
+
+
+def _open(settings: MailboxSettings) -> ImapSession:
+    return ImapSession(settings).open()
+
+
+def copy_sent(
+    sessions: sessionmaker[Session],
+    archive: RawArchive,
+    programme: Programme,
+    env: Mapping[str, str],
+    now: dt.datetime,
+    opener: Opener = _open,
+) -> CopyReport:
+    """Append the sent mails not copied yet to their mailbox's Sent folder."""
+    report = CopyReport()
+    with sessions.begin() as session:
+        rows = session.execute(
+            select(OutboxMail.id, OutboxMail.mailbox_id)
+            .where(
+                OutboxMail.state == OUTBOX_SENT,
+                OutboxMail.copied_at.is_(None),
+                OutboxMail.mailbox_id.is_not(None),
+                OutboxMail.copy_attempts < COPY_ATTEMPTS_MAX,
+            )
+            .order_by(OutboxMail.id)
+        ).all()
+    by_mailbox: dict[str, list[int]] = {}
+    for outbox_id, mailbox_id in rows:
+        by_mailbox.setdefault(mailbox_id, []).append(outbox_id)
+    specs = {m.id: m for m in programme.mailboxes}
+    for mailbox_id, ids in by_mailbox.items():
+        try:
+            if mailbox_id not in specs:
+                raise ConfigError(f"boîte « {mailbox_id} » absente du programme")
+            settings = settings_from_env(specs[mailbox_id], env)
+            box = opener(settings)
+        except (ConfigError, MailboxError) as e:
+            _count_failure(sessions, ids, e.message, now)
+            report.errors.append(e.message)
+            continue
+        folder = SentFolder(box, sent_folder(mailbox_id, env))
+        try:
+            for outbox_id in ids:
+                _copy_one(sessions, archive, folder, outbox_id, now)
+                report.copied.append(outbox_id)
+        except (MailboxError, imaplib.IMAP4.error, OSError) as e:
+            message = getattr(e, "message", None) or f"{type(e).__name__}"
+            _count_failure(sessions, ids[len(report.copied) :], message, now)
+            report.errors.append(message)
+        finally:
+            box.close()
+    return report
+
+
+def _copy_one(
+    sessions: sessionmaker[Session],
+    archive: RawArchive,
+    folder: SentFolder,
+    outbox_id: int,
+    now: dt.datetime,
+) -> None:
+    with sessions.begin() as session:
+        row = session.get(OutboxMail, outbox_id)
+        tried_before = row.copy_attempts > 0
+        row.copy_attempts += 1
+        message_id, sha, sent_at = row.rfc_message_id, row.raw_sha256, row.sent_at or now
+    # A previous try may have appended it and died before saying so.
+    if not (tried_before and folder.holds(message_id)):
+        folder.append(archive.read(sha or ""), sent_at)
+    with sessions.begin() as session:
+        session.get(OutboxMail, outbox_id).copied_at = now
+
+
+def _count_failure(
+    sessions: sessionmaker[Session], ids: list[int], reason: str, now: dt.datetime
+) -> None:
+    with sessions.begin() as session:
+        for row in session.scalars(select(OutboxMail).where(OutboxMail.id.in_(ids))):
+            row.copy_attempts += 1
+        log_event(
+            session,
+            now,
+            "copie_envoyes_en_echec",
+            f"Copie de {len(ids)} courriel(s) dans « Envoyés » reportée : {reason}",
+        )

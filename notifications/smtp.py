@@ -1,0 +1,171 @@
+"""Handing a mail to the programme's SMTP server.
+
+Settings come from the environment, never from a file in the repository:
+
+    GUICHET_SMTP_HOST            server name (required to send)
+    GUICHET_SMTP_PORT            default 465 (ssl), 587 (starttls), 25 (plain)
+    GUICHET_SMTP_SECURITY        ssl (default) | starttls | plain (loopback only)
+    GUICHET_SMTP_USER            no authentication when unset
+    GUICHET_SMTP_PASSWORD        or GUICHET_SMTP_PASSWORD_FILE (a secret file)
+    GUICHET_SMTP_CAFILE          a CA bundle to trust (a test server's own certificate)
+    GUICHET_SMTP_TLS_VERIFY      1 (default) | 0: no certificate check (local test server)
+
+``SmtpSender.send`` raises ``DeliveryError`` with ``temporary`` telling whether a later
+try may succeed (server down, 4xx) or not (5xx: the address is refused for good).
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from guichet.errors import ConfigError, DeliveryError
+
+ENV_PREFIX = "GUICHET_SMTP_"
+SECURITIES = ("ssl", "starttls", "plain")
+_DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "plain": 25}
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_TRUE = ("1", "true", "yes", "oui")
+_FALSE = ("0", "false", "no", "non")
+
+
+class SendFailed(DeliveryError):
+    """The server did not take the mail; ``temporary``: try again later."""
+
+    def __init__(self, message: str, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str = "ssl"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    cafile: str | None = None
+    verify: bool = True
+    timeout: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
+        def get(key: str) -> str | None:
+            value = env.get(ENV_PREFIX + key)
+            return value.strip() if value and value.strip() else None
+
+        host = get("HOST")
+        if host is None:
+            raise ConfigError(f"{ENV_PREFIX}HOST n'est pas défini : aucun courriel ne peut partir")
+        security = (get("SECURITY") or "ssl").lower()
+        if security not in SECURITIES:
+            raise ConfigError(
+                f"{ENV_PREFIX}SECURITY : « {security} » inconnu (attendu : {', '.join(SECURITIES)})"
+            )
+        if security == "plain" and host not in _LOOPBACK:
+            raise ConfigError(f"{ENV_PREFIX}SECURITY=plain n'est permis que vers la machine locale")
+        port_text = get("PORT")
+        try:
+            port = int(port_text) if port_text else _DEFAULT_PORTS[security]
+        except ValueError as e:
+            raise ConfigError(f"{ENV_PREFIX}PORT : « {port_text} » n'est pas un port") from e
+        verify = (get("TLS_VERIFY") or "1").lower()
+        if verify not in _TRUE + _FALSE:
+            raise ConfigError(f"{ENV_PREFIX}TLS_VERIFY : 1 ou 0 attendu")
+        user = get("USER")
+        password = get("PASSWORD")
+        if user and password is None:
+            password = _read_secret(get("PASSWORD_FILE"))
+        return cls(
+            host=host,
+            port=port,
+            security=security,
+            user=user,
+            password=password,
+            cafile=get("CAFILE"),
+            verify=verify in _TRUE,
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _read_secret(path: str | None) -> str:
+    if path is None:
+        raise ConfigError(f"définir {ENV_PREFIX}PASSWORD ou {ENV_PREFIX}PASSWORD_FILE")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip("\r\n")
+    except OSError as e:
+        raise ConfigError(f"{ENV_PREFIX}PASSWORD_FILE : fichier illisible ({e.strerror})") from e
+
+
+class Sender(Protocol):
+    """What the outbox needs to send: ``SmtpSender``, or a recording fake in unit tests."""
+
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None: ...
+
+
+_ADDRESS = re.compile(r"[^\s<>@,;]+@[^\s<>@,;]+")
+
+
+class SmtpSender:
+    """One SMTP connection per mail: the worker sends a few mails a cycle, and a fresh
+    connection never trips over a server's idle timeout."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.settings.cafile)
+        if not self.settings.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=s.timeout, context=self._context()
+            )
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            if s.security == "starttls":
+                client.starttls(context=self._context())
+        if s.user:
+            client.login(s.user, s.password or "")
+        return client
+
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
+        for address in (sender, *recipients):
+            if not _ADDRESS.fullmatch(address):
+                raise SendFailed(f"adresse invalide : « {address[:100]} »", temporary=False)
+        where = self.settings.label
+        try:
+            with self._connect() as client:
+                refused = client.sendmail(sender, list(recipients), raw)
+        except smtplib.SMTPRecipientsRefused as e:
+            codes = [code for code, _ in e.recipients.values()]
+            raise SendFailed(
+                f"destinataire refusé par {where} (code {', '.join(map(str, codes))})",
+                temporary=all(400 <= c < 500 for c in codes),
+            ) from e
+        except smtplib.SMTPAuthenticationError as e:
+            raise SendFailed(f"identifiants SMTP refusés par {where}", temporary=True) from e
+        except smtplib.SMTPResponseException as e:
+            raise SendFailed(
+                f"{where} a refusé le courriel (code {e.smtp_code})",
+                temporary=not 500 <= e.smtp_code < 600,
+            ) from e
+        except ssl.SSLCertVerificationError as e:
+            raise SendFailed(f"{where} : certificat refusé ({e.verify_message})", True) from e
+        except (smtplib.SMTPException, OSError) as e:
+            raise SendFailed(f"{where} injoignable ({type(e).__name__})", temporary=True) from e
+        if refused:  # some recipients refused, others taken: only one recipient per mail here
+            raise SendFailed(f"destinataire refusé par {where}", temporary=False)

@@ -1,0 +1,135 @@
+"""Rendering and building mails to applicants (notifications.compose, letters, templates):
+French text, escaping, headers that applicant data cannot break."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from typing import Any
+
+import pytest
+
+from guichet.errors import DeliveryError
+from notifications.compose import build_mail, new_message_id, render
+from notifications.plan import APPLICANT_KINDS
+
+HOSTILE = "<script>alert(1)</script> Coop\r\nBcc: victim@example.org\r\nX-Evil: 1"
+LONG = "Coopérative " + "très " * 400  # 2,000 characters
+
+
+def context(**over: Any) -> dict[str, Any]:
+    base = {
+        "programme": "BLOSSOM 2026-2027",
+        "organisation": "COOPCITY",
+        "structure": "Vélo Solidaire",
+        "status": "incomplet",
+        "complete": False,
+        "incomplete": True,
+        "late": False,
+        "missing": ["Vos statuts", "Le CV de la personne référente pour COOPCITY"],
+        "understood": [("Nom de l’entreprise", "Vélo Solidaire")],
+        "files": [{"name": "dossier.docx", "what": "dossier de candidature", "received": "hier"}],
+        "answered_at": "jeudi 3 septembre 2026 à 09:00",
+        "answered_late": False,
+        "deadline": "lundi 14 septembre 2026 à 10:00",
+        "deadline_passed": False,
+        "subject_convention": "Dossier de candidature – COOPCITY 2026 – [nom de votre structure]",
+        "phone_calls": "du lundi 14 au vendredi 18 septembre 2026",
+        "results_day": "vendredi 2 octobre 2026",
+        "manager": "Matthias Meirlaen",
+        "manager_email": "matthias@coopcity.be",
+        "manager_phone": "0496 24 65 66",
+        "decision": None,
+        "decision_label": "—",
+    }
+    base.update(over)
+    return base
+
+
+def parsed(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def mail(structure: str, kind: str = "accuse", **headers: Any) -> bytes:
+    rendered = render(kind, context(structure=structure))
+    return build_mail(
+        rendered,
+        sender_name="COOPCITY – BLOSSOM 2026-2027",
+        sender="info@coopcity.be",
+        recipient=headers.get("recipient", "alice@example.org"),
+        message_id=new_message_id("info@coopcity.be"),
+        date=__import__("datetime").datetime(2026, 9, 3, 9, 5, tzinfo=__import__("datetime").UTC),
+        in_reply_to=headers.get("in_reply_to", "<orig@example.org>"),
+        references=headers.get("references", ["<root@example.org>"]),
+    )
+
+
+@pytest.mark.parametrize("kind", APPLICANT_KINDS)
+def test_every_kind_renders_in_french_with_both_parts(kind: str) -> None:
+    rendered = render(kind, context(decision="retenu" if kind == "resultat" else None))
+    assert "Vélo Solidaire" in rendered.subject
+    assert rendered.text.startswith("Bonjour,")
+    assert "L’équipe COOPCITY" in rendered.text
+    assert "<html" in rendered.html and "Vélo Solidaire" in rendered.html
+    assert "{{" not in rendered.text + rendered.html
+
+
+def test_the_missing_list_and_deadline_are_in_the_acknowledgement() -> None:
+    rendered = render("accuse", context())
+    assert "  - Vos statuts" in rendered.text
+    assert "avant le lundi 14 septembre 2026 à 10:00, heure de Bruxelles" in rendered.text.replace(
+        "\n", " "
+    )
+    done = render("accuse", context(complete=True, incomplete=False, missing=[]))
+    assert "Votre dossier est complet" in done.text and "Il manque" not in done.text
+
+
+def test_after_the_deadline_nobody_is_asked_to_send_more() -> None:
+    rendered = render("accuse", context(deadline_passed=True))
+    assert "est passée" in rendered.text and "avant le lundi" not in rendered.text
+
+
+@pytest.mark.parametrize(("decision", "words"), [
+    ("retenu", "Félicitations"), ("non_retenu", "regret"), ("attente", "liste d’attente"),
+])  # fmt: skip
+def test_each_decision_has_its_own_result_text(decision: str, words: str) -> None:
+    assert words in " ".join(render("resultat", context(decision=decision)).text.split())
+
+
+def test_markup_in_applicant_data_is_escaped_in_html() -> None:
+    message = parsed(mail(HOSTILE))
+    html = message.get_body(("html",)).get_content()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_line_breaks_in_a_structure_name_cannot_add_headers() -> None:
+    raw = mail(HOSTILE)
+    message = parsed(raw)
+    assert message["Bcc"] is None and message["X-Evil"] is None
+    assert "\n" not in str(message["Subject"]) and "\r" not in str(message["Subject"])
+    assert message["To"] == "alice@example.org"
+    assert all(line.endswith(b"\r") or not line for line in raw.split(b"\n")[:-1])  # CRLF
+
+
+def test_a_2000_character_name_is_cut_in_the_subject() -> None:
+    message = parsed(mail(LONG))
+    assert len(str(message["Subject"])) <= 200
+    assert str(message["Subject"]).endswith("…") or "…" in str(message["Subject"])
+
+
+def test_threading_and_auto_reply_headers() -> None:
+    message = parsed(mail("Vélo Solidaire", references=["<root@example.org>", "bad id"]))
+    assert message["In-Reply-To"] == "<orig@example.org>"
+    assert message["References"].split() == ["<root@example.org>", "<orig@example.org>"]
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert message["From"].addresses[0].addr_spec == "info@coopcity.be"
+    assert message["Message-ID"].endswith("@coopcity.be>")
+
+
+@pytest.mark.parametrize(
+    "recipient", ["alice@example.org\r\nBcc: x@y.z", "Alice <a@b.c>", "nobody"]
+)
+def test_a_recipient_that_is_not_a_bare_address_is_refused(recipient: str) -> None:
+    with pytest.raises(DeliveryError):
+        mail("Vélo Solidaire", recipient=recipient)

@@ -1,0 +1,405 @@
+"""The coordinators' spreadsheet: one row per application, every field of the form.
+
+``export_table`` reads the store into a ``Table`` of plain values (text, numbers, dates,
+and naive datetimes in the programme's local time, since spreadsheets have no time
+zones); ``write_xlsx`` and ``write_csv`` put it on disk. Applicants' text never becomes
+a formula: an XLSX cell is stored as text (with Excel's quote prefix when it starts like
+a formula), a CSV cell gets a leading apostrophe.
+
+Columns: « N° » (the application's id, the key ``guichet decisions import`` reads back),
+the verdict, the form's fields in the form's order, one column per annex, and
+« Décision » last.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from config.programme import FieldSpec, Programme
+from notifications.wording import DECISION_LABELS, missing_labels, status_label
+from triage.annexes import OTHER
+from triage.decisions import (
+    DECISION_HEADER,
+    ID_HEADER,
+    STRUCTURE_HEADER,
+    current_decisions,
+    display_structure,
+)
+from triage.models import Application, ApplicationVersion, Message
+from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
+
+Value = str | int | float | dt.date | dt.datetime | None
+
+EXPORTED_STATUSES = (COMPLET, INCOMPLET, HORS_DELAI)
+SHEET_TITLE = "Candidatures"
+SCORE_HEADER = "Moyenne autodiagnostic"  # only when the form has scores
+HEADER_LIMIT = 60  # characters of a question kept in its column's header
+LIST_SEPARATOR = " ; "
+
+# How a section's fields are headed. "{n}" is the field's rank in its section; a section
+# not listed here is headed by its label alone (prefixed by its id when labels repeat).
+SECTION_PREFIXES = {
+    "entreprise": "",
+    "referent": "Référent – ",
+    "connaissance": "",
+    "description": "B{n}. ",
+    "besoins": "Besoins {n}. ",
+    "disponibilite": "Disponibilité {n}. ",
+    "autodiagnostic": "E{n}. ",
+    "signature": "Signature – ",
+}
+DETAIL_SUFFIX = " : précisions"
+
+# Excel reads a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Table:
+    """Headers and rows of plain values, ready for a spreadsheet."""
+
+    headers: list[str]
+    rows: list[list[Value]]
+
+    def column(self, header: str) -> list[Value]:
+        index = self.headers.index(header)
+        return [row[index] for row in self.rows]
+
+
+# --- headers ------------------------------------------------------------------------------
+
+
+def shorten(text: str, limit: int = HEADER_LIMIT) -> str:
+    """``text`` on one line, cut at a word before ``limit`` characters with « … »."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:?!.(–-") + " …"
+
+
+def field_headers(programme: Programme) -> list[tuple[FieldSpec, str]]:
+    """Each field of the form with its column header, in the form's order; headers unique."""
+    parents = {f.detail_key: f for f in programme.form.fields() if f.detail_key}
+    heads: list[tuple[FieldSpec, str]] = []
+    for section in programme.form.sections:
+        prefix = SECTION_PREFIXES.get(section.id, "")
+        for rank, spec in enumerate(section.fields, start=1):
+            lead = prefix.format(n=rank)
+            if spec.label:
+                head = lead + shorten(
+                    _wording(spec, HEADER_LIMIT - len(lead)), HEADER_LIMIT - len(lead)
+                )
+            else:  # a derived field: the text after its parent's answer
+                parent = parents.get(spec.key)
+                base = _wording(parent, HEADER_LIMIT) if parent and parent.label else spec.key
+                budget = HEADER_LIMIT + len(DETAIL_SUFFIX) - len(lead)
+                head = lead + shorten(base.rstrip(" ?"), budget) + DETAIL_SUFFIX
+            heads.append((spec, head))
+    return list(zip([s for s, _ in heads], _unique([h for _, h in heads]), strict=True))
+
+
+def _wording(spec: FieldSpec, limit: int) -> str:
+    """The form's label when it fits, else its shortest variant (« Agrément d’entreprise
+    sociale » rather than the whole question)."""
+    labels = spec.labels
+    if len(labels[0]) <= limit:
+        return labels[0]
+    return min(labels, key=len)
+
+
+def _unique(headers: Sequence[str]) -> list[str]:
+    """Repeated headers get « (2) », « (3) »… in order."""
+    seen: dict[str, int] = {}
+    unique = []
+    for head in headers:
+        seen[head] = seen.get(head, 0) + 1
+        unique.append(head if headers.count(head) == 1 else f"{head} ({seen[head]})")
+    return unique
+
+
+def annex_header(label: str) -> str:
+    return f"Annexe : {label}"
+
+
+def headers(programme: Programme) -> list[str]:
+    return [
+        ID_HEADER,
+        STRUCTURE_HEADER,
+        "Statut",
+        "Manquant",
+        "Avertissements",
+        "Premier envoi",
+        "Dernier envoi",
+        "Versions",
+        *([SCORE_HEADER] if score_keys(programme) else []),
+        *(head for _, head in field_headers(programme)),
+        *(annex_header(a.label) for a in programme.annexes),
+        "Autres pièces jointes",
+        DECISION_HEADER,
+    ]
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def field_value(spec: FieldSpec, value: object) -> Value:
+    """A field of the contract as a spreadsheet value: oui/non, real dates, French choices."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if spec.type == "date" and isinstance(value, str):
+        return _date(value)
+    if spec.type == "choice" and isinstance(value, str):
+        phrases = spec.choices.get(value)
+        return phrases[0] if phrases else value
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(str(v) for v in value)
+    if isinstance(value, int | float | str):
+        return value
+    return str(value)
+
+
+def _date(text: str) -> Value:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        month = re.fullmatch(r"(\d{4})-(\d{2})", text)
+        return f"{month[2]}/{month[1]}" if month else text
+
+
+def local_naive(moment: dt.datetime, programme: Programme) -> dt.datetime:
+    return moment.astimezone(programme.zone).replace(tzinfo=None)
+
+
+def score_keys(programme: Programme) -> list[str]:
+    return [f.key for f in programme.form.fields() if f.type == "score"]
+
+
+def score_mean(programme: Programme, fields: dict[str, object]) -> float | None:
+    """The mean of the self-assessment scores given, to one decimal."""
+    scores = [
+        float(value)
+        for key in score_keys(programme)
+        if isinstance(value := fields.get(key), int | float) and not isinstance(value, bool)
+    ]
+    return round(sum(scores) / len(scores), 1) if scores else None
+
+
+def application_row(
+    application: Application, programme: Programme, decision: str | None
+) -> list[Value]:
+    version = application.current_version
+    parsed = version.message.parsed if version is not None else None
+    fields: dict[str, object] = dict(parsed.fields) if parsed is not None else {}
+    annexes = application.annexes or {}
+    return [
+        application.id,
+        display_structure(application),
+        status_label(application.status),
+        LIST_SEPARATOR.join(missing_labels(programme, list(application.missing or []))) or None,
+        "\n".join(application.warnings or []) or None,
+        local_naive(application.first_received_at, programme),
+        local_naive(application.last_received_at, programme),
+        len(application.versions),
+        *([score_mean(programme, fields)] if score_keys(programme) else []),
+        *(field_value(spec, fields.get(spec.key)) for spec in programme.form.fields()),
+        *(LIST_SEPARATOR.join(annexes.get(a.key) or []) or "non" for a in programme.annexes),
+        LIST_SEPARATOR.join(annexes.get(OTHER) or []) or None,
+        DECISION_LABELS.get(decision or "") or None,
+    ]
+
+
+def exported_applications(session: Session, programme_id: str) -> list[Application]:
+    """The programme's applications (complete, incomplete, late), by structure name."""
+    found = session.scalars(
+        select(Application)
+        .where(
+            Application.programme_id == programme_id,
+            Application.status.in_(EXPORTED_STATUSES),
+        )
+        .options(
+            selectinload(Application.versions)
+            .selectinload(ApplicationVersion.message)
+            .selectinload(Message.parsed)
+        )
+    ).all()
+    return sorted(found, key=lambda a: (display_structure(a).casefold(), a.id))
+
+
+def export_table(session: Session, programme: Programme) -> Table:
+    """One row per application of ``programme``, sorted by structure name."""
+    decisions = current_decisions(session, programme.id)
+    rows = [
+        application_row(a, programme, decisions.get(a.id))
+        for a in exported_applications(session, programme.id)
+    ]
+    return Table(headers=headers(programme), rows=rows)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+WIDE = 50  # characters: the width of a column of long answers
+ROW_HEIGHT = 45  # points: three lines of a wrapped answer; the rest shows when selected
+_DATE_FORMAT = "DD/MM/YYYY"
+_DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
+
+
+def safe_text(text: str) -> str:
+    """Text a spreadsheet accepts: no control characters it refuses, at most 32,767 chars."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)[:32767]
+
+
+def looks_like_formula(text: str) -> bool:
+    return text.startswith(_FORMULA_START)
+
+
+def _is_long(values: Iterable[Value]) -> bool:
+    return any(isinstance(v, str) and (len(v) > WIDE or "\n" in v) for v in values)
+
+
+def _width(header: str, values: Iterable[Value]) -> float:
+    longest = max((len(line) for v in values if v is not None for line in _text(v).split("\n")), default=0)  # fmt: skip
+    head = min(len(header), 24)  # long headers wrap on up to three lines
+    return max(8, min(WIDE, max(longest, head) + 2))
+
+
+def _text(value: Value) -> str:
+    """A value as CSV (French Excel) writes it."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return str(value)
+
+
+def workbook(table: Table) -> Workbook:
+    """The table as a workbook: one sheet, bold frozen header, filters, a decision list."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = SHEET_TITLE
+    sheet.append(table.headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.row_dimensions[1].height = ROW_HEIGHT
+    for row in table.rows:
+        sheet.append([safe_text(v) if isinstance(v, str) else v for v in row])
+    top = Alignment(vertical="top")
+    wrapped = Alignment(vertical="top", wrap_text=True)
+    for index, header in enumerate(table.headers, start=1):
+        values = [row[index - 1] for row in table.rows]
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = WIDE if _is_long(values) else _width(header, values)
+        alignment = wrapped if _is_long(values) else top
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            cell.alignment = alignment
+            if isinstance(cell.value, str):
+                # openpyxl makes "=…" a formula and "#N/A" an error: keep them text
+                cell.data_type = "s"
+                if looks_like_formula(cell.value):
+                    cell.quotePrefix = True
+            elif isinstance(cell.value, dt.datetime):
+                cell.number_format = _DATETIME_FORMAT
+            elif isinstance(cell.value, dt.date):
+                cell.number_format = _DATE_FORMAT
+            elif isinstance(cell.value, float):
+                cell.number_format = "0.0"
+    for index in range(2, len(table.rows) + 2):
+        sheet.row_dimensions[index].height = ROW_HEIGHT
+    sheet.freeze_panes = "C2"  # the header row, N° and Structure stay in view
+    sheet.auto_filter.ref = sheet.dimensions
+    if DECISION_HEADER in table.headers:
+        _decision_list(sheet, table)
+    return book
+
+
+def _decision_list(sheet: Worksheet, table: Table) -> None:
+    letter = get_column_letter(table.headers.index(DECISION_HEADER) + 1)
+    labels = ",".join(DECISION_LABELS.values())
+    validation = DataValidation(
+        type="list",
+        formula1=f'"{labels}"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Décision",
+        error="Choisissez « " + " », « ".join(DECISION_LABELS.values()) + " » ou laissez vide.",
+        promptTitle="Décision",
+        prompt="Retenu, Non retenu ou Liste d’attente",
+        showInputMessage=True,
+    )
+    validation.add(f"{letter}2:{letter}{max(len(table.rows), 1) + 1}")
+    sheet.add_data_validation(validation)
+
+
+def xlsx_bytes(table: Table) -> bytes:
+    """The workbook's bytes (for a mail attachment)."""
+    buffer = io.BytesIO()
+    workbook(table).save(buffer)
+    return buffer.getvalue()
+
+
+def csv_text(table: Table) -> str:
+    """The table as CSV for French Excel: « ; » between cells, formulas defused."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(table.headers)
+    for row in table.rows:
+        cells = []
+        for value in row:
+            text = safe_text(_text(value))
+            cells.append(
+                "'" + text if isinstance(value, str) and looks_like_formula(text) else text
+            )
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, readable by its owner only (it holds personal data)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(data)
+
+
+def write_xlsx(table: Table, target: Path | str | IO[bytes]) -> None:
+    """Save the table as an XLSX workbook: to a path (mode 0600) or a binary file."""
+    data = xlsx_bytes(table)
+    if isinstance(target, str | Path):
+        write_private(Path(target), data)
+    else:
+        target.write(data)
+
+
+def write_csv(table: Table, target: Path | str | IO[bytes]) -> None:
+    """Save the table as CSV, UTF-8 with a BOM so Excel reads the accents right."""
+    data = csv_text(table).encode("utf-8-sig")
+    if isinstance(target, str | Path):
+        write_private(Path(target), data)
+    else:
+        target.write(data)
