@@ -19,7 +19,18 @@ from collections.abc import Sequence
 from guichet import __version__
 from guichet.errors import GuichetError
 
-COMMANDS = ("parse", "check", "poll", "reprocess", "run", "digest", "export", "decide", "decisions")
+COMMANDS = (
+    "parse",
+    "check",
+    "poll",
+    "reprocess",
+    "run",
+    "digest",
+    "export",
+    "decide",
+    "decisions",
+    "results",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,266 @@
+"""Mails to applicants end to end: applicant mails polled from Dovecot, answers sent over
+SMTP (aiosmtpd on loopback, delivering into Dovecot), read back from the applicant's
+inbox over IMAP; the Sent copy; SMTP down then back; crashes between the outbox steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from config.programme import load_programme
+from ingest.mailbox import programme_mailboxes
+from ingest.poll import run_cycle
+from ingest.processing import Checker
+from notifications.jobs import Notifier, smtp_sender
+from notifications.outbox import SENDING_LEASE, deliver
+from tests.conftest import Accounts
+from tests.mails import brussels, with_trace
+from tests.servers import DovecotServer, SmtpRelay, free_port
+from tests.stores import dossier_mail
+from triage.models import OUTBOX_RECORDED, OUTBOX_SENDING, OUTBOX_SENT, Event, OutboxMail
+from triage.store import Store
+
+BLOSSOM = load_programme("blossom-2026")
+VELO = "g03-mixed-labels-npar3"  # Vélo Solidaire, a complete form
+
+
+class Crash(BaseException):
+    """A worker dying between two steps (not an Exception: nothing catches it)."""
+
+
+def smtp_env(relay: SmtpRelay, port: int | None = None) -> dict[str, str]:
+    return {
+        "GUICHET_SMTP_HOST": relay.host,
+        "GUICHET_SMTP_PORT": str(port or relay.port),
+        "GUICHET_SMTP_SECURITY": "plain",
+    }
+
+
+def inbox(dovecot: DovecotServer, user: str, folder: str = "INBOX") -> list[Any]:
+    with dovecot.mailbox(user) as box:
+        if not box.folder.exists(folder):
+            return []
+        box.folder.set(folder)
+        return list(box.fetch(mark_seen=False, bulk=True))
+
+
+@pytest.fixture
+def world(
+    accounts: Accounts, smtp_relay: SmtpRelay, sqlite_store: Store, applicant: str
+) -> Iterator[dict[str, Any]]:
+    env = {**accounts.env, **smtp_env(smtp_relay)}
+    yield {"env": env, "store": sqlite_store, "applicant": applicant}
+
+
+def poll(world: dict[str, Any], now: dt.datetime, checker: Checker) -> None:
+    run_cycle(world["store"], BLOSSOM, programme_mailboxes(BLOSSOM.mailboxes, world["env"]), now,
+              checker=checker)  # fmt: skip
+
+
+def notifier(world: dict[str, Any], env: dict[str, str] | None = None) -> Notifier:
+    env = env or world["env"]
+    return Notifier(world["store"], BLOSSOM, env, smtp_sender(env))
+
+
+def first_mail(world: dict[str, Any], accounts: Accounts, annexes: tuple[str, ...]) -> bytes:
+    raw = dossier_mail(VELO, annexes=annexes, sender=f"Fatima El Amrani <{world['applicant']}>")
+    when = brussels(2026, 9, 3, 9, 0)
+    accounts.append("info", raw, when)
+    accounts.append("programme", with_trace(raw, "matthias@coopcity.be"), when)
+    return raw
+
+
+def rows(store: Store) -> list[OutboxMail]:
+    with store.sessions() as session:
+        return list(session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+
+
+def test_acknowledgement_reaches_the_applicant_threaded_with_a_sent_copy(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    first_mail(world, accounts, ("statuts", "rapport"))
+    now = brussels(2026, 9, 3, 9, 2)
+    poll(world, now, checker)
+    report = notifier(world).run(now)
+    assert len(report.recorded) == 1 and len(report.delivery.sent) == 1
+
+    received = inbox(dovecot, world["applicant"])
+    assert len(received) == 1  # the mail reached both mailboxes: one answer
+    mail = received[0]
+    assert mail.subject == "Accusé de réception – Vélo Solidaire – BLOSSOM 2026-2027"
+    assert mail.headers["in-reply-to"] == ("<g03-mixed-labels-npar3@velosolidaire.be>",)
+    assert mail.headers["auto-submitted"] == ("auto-replied",)
+    assert mail.from_ == "info@coopcity.be"
+    text = " ".join(mail.text.split())
+    assert "Il manque encore : - Les bilans comptables des 2 dernières années" in text
+    assert "avant le lundi 14 septembre 2026 à 10:00, heure de Bruxelles" in text
+    assert "Statuts.pdf : Vos statuts" in text
+    assert "Numéro d’entreprise : 0725.922.660" in text
+    assert "&lt;" not in mail.html and "Vélo Solidaire" in mail.html
+
+    sent = inbox(dovecot, accounts.users["info"], "Sent")
+    assert [m.headers["message-id"] for m in sent] == [mail.headers["message-id"]]
+    assert "\\Seen" in sent[0].flags
+
+    later = brussels(2026, 9, 3, 9, 4)
+    poll(world, later, checker)
+    again = notifier(world).run(later)
+    assert again.recorded == [] and again.delivery.sent == []
+    assert len(inbox(dovecot, world["applicant"])) == 1
+    assert len(inbox(dovecot, accounts.users["info"], "Sent")) == 1
+
+
+def test_a_supplement_gets_its_own_answer_saying_the_dossier_is_now_complete(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    first_mail(world, accounts, ("statuts", "rapport"))
+    poll(world, brussels(2026, 9, 3, 9, 2), checker)
+    notifier(world).run(brussels(2026, 9, 3, 9, 2))
+    supplement = dossier_mail(VELO, annexes=("bilans", "cv"), with_dossier=False,
+                              message_id="<suite@velosolidaire.be>",
+                              in_reply_to="<g03-mixed-labels-npar3@velosolidaire.be>",
+                              sender=f"Fatima El Amrani <{world['applicant']}>")  # fmt: skip
+    accounts.append("info", supplement, brussels(2026, 9, 5, 14, 0))
+    poll(world, brussels(2026, 9, 5, 14, 2), checker)
+    notifier(world).run(brussels(2026, 9, 5, 14, 2))
+
+    received = sorted(inbox(dovecot, world["applicant"]), key=lambda m: m.date)
+    assert [m.subject.split(" – ")[0] for m in received] == [
+        "Accusé de réception",
+        "Complément reçu",
+    ]
+    assert received[1].headers["in-reply-to"] == ("<suite@velosolidaire.be>",)
+    assert "Votre dossier est complet" in received[1].text
+    assert "Il manque" not in received[1].text
+
+
+def test_smtp_down_then_back_delivers_once(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker,
+    smtp_relay: SmtpRelay,
+) -> None:  # fmt: skip
+    first_mail(world, accounts, ("statuts",))
+    now = brussels(2026, 9, 3, 9, 2)
+    poll(world, now, checker)
+    down = {**world["env"], **smtp_env(smtp_relay, port=free_port())}
+    report = notifier(world, down).run(now)
+    assert report.delivery.sent == [] and len(report.delivery.postponed) == 1
+    [row] = rows(world["store"])
+    assert row.state == OUTBOX_RECORDED and row.next_attempt_at > now and row.last_error
+    assert inbox(dovecot, world["applicant"]) == []
+
+    assert notifier(world).run(now).delivery.sent == []  # not before the retry time
+    back = notifier(world).run(row.next_attempt_at)
+    assert back.delivery.sent == [row.id]
+    assert len(inbox(dovecot, world["applicant"])) == 1
+    assert notifier(world).run(row.next_attempt_at + dt.timedelta(hours=1)).delivery.sent == []
+    assert len(inbox(dovecot, world["applicant"])) == 1
+
+
+def crash_at(name: str):
+    def step(step_name: str, outbox_id: int) -> None:
+        if step_name == name:
+            raise Crash(name)
+
+    return step
+
+
+def test_a_crash_between_recording_and_sending_still_sends_once(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    first_mail(world, accounts, ("statuts",))
+    now = brussels(2026, 9, 3, 9, 2)
+    poll(world, now, checker)
+    n = notifier(world)
+    with pytest.raises(Crash):  # recorded, claimed, then dead before SMTP
+        deliver_after_record(n, now, crash_at("claimed"))
+    [row] = rows(world["store"])
+    assert row.state == OUTBOX_SENDING and inbox(dovecot, world["applicant"]) == []
+
+    # The restarted worker leaves it while another might still be sending…
+    assert notifier(world).run(now + dt.timedelta(minutes=2)).delivery.sent == []
+    # …then sends it once the lease is over.
+    late = notifier(world).run(now + SENDING_LEASE + dt.timedelta(minutes=1))
+    assert late.delivery.sent == [row.id]
+    assert len(inbox(dovecot, world["applicant"])) == 1
+
+
+def test_a_crash_between_sending_and_marking_is_resent_with_the_same_id_and_flagged(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    first_mail(world, accounts, ("statuts",))
+    now = brussels(2026, 9, 3, 9, 2)
+    poll(world, now, checker)
+    with pytest.raises(Crash):
+        deliver_after_record(notifier(world), now, crash_at("sent"))
+    assert len(inbox(dovecot, world["applicant"])) == 1
+    [row] = rows(world["store"])
+    assert row.state == OUTBOX_SENDING
+
+    report = notifier(world).run(now + SENDING_LEASE + dt.timedelta(minutes=1))
+    assert report.delivery.uncertain == [row.id]
+    received = inbox(dovecot, world["applicant"])
+    # SMTP cannot say whether the first try went through: the mail goes again, as the
+    # very same mail (one Message-ID), and the double is made visible.
+    assert len({m.headers["message-id"] for m in received}) == 1
+    [row] = rows(world["store"])
+    assert row.state == OUTBOX_SENT and row.uncertain and row.attempts == 2
+    with world["store"].sessions() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Event).where(Event.kind == "envoi_incertain")
+            )
+            == 1
+        )
+    # The Sent folder still gets a single copy.
+    assert len(inbox(dovecot, accounts.users["info"], "Sent")) == 1
+
+
+def deliver_after_record(n: Notifier, now: dt.datetime, step: Any) -> None:
+    from notifications.outbox import plan_and_record
+
+    with n.store.sessions.begin() as session:
+        plan_and_record(session, n.store.archive, BLOSSOM, now)
+    deliver(n.store.sessions, n.store.archive, n.sender, n.envelope_from, now, step=step)
+
+
+def test_results_are_sent_once_and_a_dry_run_sends_nothing(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from guichet.cli import main
+    from triage.models import Application, Decision
+
+    first_mail(world, accounts, ("statuts", "rapport", "bilans", "cv"))
+    poll(world, brussels(2026, 9, 3, 9, 2), checker)
+    notifier(world).run(brussels(2026, 9, 3, 9, 2))  # the acknowledgement
+    store: Store = world["store"]
+    for key, value in {**world["env"], "GUICHET_PROGRAMME": BLOSSOM.id,
+                       "GUICHET_DATABASE_URL": str(store.engine.url),
+                       "GUICHET_DATA_DIR": str(store.archive.root.parent)}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+
+    assert main(["results", "send", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "Vélo Solidaire" in out and "sans décision" in out
+    assert "Simulation : 0 courriel(s)" in out
+
+    with store.sessions.begin() as session:
+        app = session.scalars(select(Application)).one()
+        session.add(Decision(application_id=app.id, decision="retenu", source="test",
+                             created_at=brussels(2026, 9, 30, 12, 0)))  # fmt: skip
+    assert main(["results", "send", "--dry-run"]) == 0
+    assert "Simulation : 1 courriel(s)" in capsys.readouterr().out
+    assert len(inbox(dovecot, world["applicant"])) == 1  # still only the acknowledgement
+
+    assert main(["results", "send"]) == 0
+    assert "1 résultat(s) préparé(s), 1 envoyé(s)" in capsys.readouterr().out
+    assert main(["results", "send"]) == 0
+    assert "0 résultat(s) préparé(s), 0 envoyé(s)" in capsys.readouterr().out
+    results = [m for m in inbox(dovecot, world["applicant"]) if m.subject.startswith("Résultat")]
+    assert len(results) == 1
+    assert "Félicitations" in results[0].text
+    assert results[0].headers["in-reply-to"] == ("<g03-mixed-labels-npar3@velosolidaire.be>",)
