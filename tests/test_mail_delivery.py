@@ -264,3 +264,34 @@ def test_results_are_sent_once_and_a_dry_run_sends_nothing(
     assert len(results) == 1
     assert "Félicitations" in results[0].text
     assert results[0].headers["in-reply-to"] == ("<g03-mixed-labels-npar3@velosolidaire.be>",)
+
+
+def test_the_daily_digest_goes_to_coordinators_once_with_the_export_attached(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    from notifications.digest_mail import send_digest
+
+    coordinator = world["applicant"]  # any inbox of the test server will do
+    notifications = BLOSSOM.notifications.model_copy(
+        update={
+            "digest": BLOSSOM.notifications.digest.model_copy(update={"recipients": (coordinator,)})
+        }
+    )
+    programme = BLOSSOM.model_copy(update={"notifications": notifications})
+    raw = dossier_mail(VELO, annexes=("statuts",))
+    accounts.append("info", raw, brussels(2026, 9, 3, 9, 0))
+    poll(world, brussels(2026, 9, 3, 9, 2), checker)
+    n = Notifier(world["store"], programme, world["env"], smtp_sender(world["env"]))
+
+    morning = brussels(2026, 9, 4, 8, 0)
+    assert len(send_digest(n, morning).sent) == 1
+    assert send_digest(n, morning + dt.timedelta(hours=2)).sent == []  # once a day
+    [digest] = inbox(dovecot, coordinator)
+    assert "Vélo Solidaire" in digest.html and "Vélo Solidaire" in digest.text
+    assert digest.headers["auto-submitted"] == ("auto-generated",)
+    [export] = digest.attachments
+    assert export.filename.endswith(".xlsx") and export.payload[:2] == b"PK"
+    # the digest is not threaded into any applicant's conversation, nor copied to Sent
+    assert "in-reply-to" not in digest.headers
+    assert inbox(dovecot, accounts.users["info"], "Sent") == []
+    assert len(send_digest(n, brussels(2026, 9, 14, 10, 5), final=True).sent) == 1
