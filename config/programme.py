@@ -218,6 +218,7 @@ class Programme(_Strict):
     annexes: tuple[AnnexSpec, ...] = ()
     eligibility: EligibilitySpec = EligibilitySpec()
     notifications: NotificationsSpec = NotificationsSpec()
+    retention_days: int = 365  # personal data kept this long after results_date (guichet purge)
 
     @model_validator(mode="after")
     def _sender_is_a_mailbox(self) -> Programme:

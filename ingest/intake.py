@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest.fingerprint import Fingerprint
-from triage.models import RECU, Event, MailboxCheckpoint, MailCopy, Message
+from triage.models import PURGE, RECU, Event, MailboxCheckpoint, MailCopy, Message
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def record_copy(session: Session, facts: CopyFacts, now: dt.datetime) -> tuple[s
             message=message,
             uid=facts.uid,
         )
-    elif facts.internal_date < message.received_at:
+    elif facts.internal_date < message.received_at and message.state != PURGE:
         # An earlier copy decides when we received it (the deadline): judge it again.
         message.received_at = facts.internal_date
         message.state = RECU

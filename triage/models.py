@@ -38,6 +38,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 RECU = "recu"  # raw stored and recorded, not checked yet
 TRAITE = "traite"  # checked and filed
 ERREUR = "erreur"  # the check failed: parked with a reason until `guichet reprocess`
+PURGE = "purge"  # personal data removed (`guichet purge`); the hash stays, so a copy
+# polled again is known and never answered again
 
 # Roles of a mail in its application
 ROLE_DOSSIER = "dossier"  # carries a dossier: a version of the application
