@@ -30,6 +30,7 @@ COMMANDS = (
     "decide",
     "decisions",
     "results",
+    "purge",
 )
 
 
