@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: test install system-packages bench fixtures clean
+.PHONY: demo test install system-packages bench fixtures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ install: $(VENV)/.installed
 system-packages:
 	./scripts/install-system-packages.sh
 
+# guichet's whole job on local mail servers (Dovecot, SMTP on 127.0.0.1) through a simulated
+# season; leaves the applicants' mails, the digests and the export in demo-out/.
+demo: system-packages install
+	$(BIN)/python scripts/demo.py
+
 # The whole suite, from a fresh clone; pytest's "no tests collected" (5) is a failure.
 test: system-packages install
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
@@ -34,4 +39,4 @@ fixtures: system-packages install
 	$(BIN)/python tests/fixtures/build_dossiers.py --pdf
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis demo-out test-artifacts
