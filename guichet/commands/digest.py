@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,13 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "digest",
         help=HELP,
-        description=HELP
-        + " Le point résume les candidatures (comptes par statut, nouveautés depuis le dernier "
-        "point envoyé, une ligne par candidature, liste d’appels), l’état des boîtes aux "
-        "lettres et les courriels aux candidats à vérifier. L’envoi quotidien est fait par "
-        "« guichet run ». Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
+        description=textwrap.fill(
+            HELP + " Le point résume les candidatures (comptes par statut, nouveautés depuis le "
+            "dernier point envoyé, une ligne par candidature, liste d’appels), l’état des "
+            "boîtes aux lettres et les courriels aux candidats à vérifier. L’envoi quotidien "
+            "est fait par « guichet run ». Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
+            width=78,
+        ),
         epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the example's lines
     )
     parser.add_argument(
         "--preview",
