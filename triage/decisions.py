@@ -94,25 +94,23 @@ def find_application(session: Session, programme: Programme, text: str) -> Appli
     key = structure_key(wanted)
     if key is None:
         raise UnknownApplication("donnez le nom d’une structure ou le n° d’une candidature")
-    exact = [a for a in applications if a.structure_key == key]
-    if len(exact) == 1:
-        return exact[0]
-    number = re.fullmatch(r"(?:n[°ºo]?\s*|#)?(\d+)", wanted, re.IGNORECASE)
-    if number:
-        by_id = next((a for a in applications if a.id == int(number[1])), None)
-        if by_id is not None:
-            return by_id
     by_id = {a.id: a for a in applications}
+    exact = next((a for a in applications if a.structure_key == key), None)  # unique per programme
+    if exact is not None:
+        return exact
+    number = re.fullmatch(r"(?:n[°ºo]?\s*|#)?(\d+)", wanted, re.IGNORECASE)
+    if number and int(number[1]) in by_id:
+        return by_id[int(number[1])]
     names = {a.id: structure_key(display_structure(a)) or "" for a in applications}
     ranked = process.extract(key, names, scorer=fuzz.WRatio, limit=None)
     ranked = [(by_id[i], score) for _, score, i in ranked]
-    if ranked and ranked[0][1] >= MATCH_SCORE:
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if runner_up <= ranked[0][1] - MATCH_MARGIN:
-            return ranked[0][0]
+    best = ranked[0][1] if ranked else 0.0
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if best >= MATCH_SCORE and runner_up <= best - MATCH_MARGIN:
+        return ranked[0][0]
     close = [a for a, score in ranked[:SUGGESTIONS] if score >= SUGGESTION_SCORE]
     suggestions = ", ".join(_named(a) for a in close)
-    if len([s for _, s in ranked if s >= MATCH_SCORE]) > 1:
+    if best >= MATCH_SCORE:  # close, but not alone
         message = (
             f"plusieurs candidatures correspondent à « {one_line(wanted, 60)} » : {suggestions}. "
             "Précisez le nom ou donnez le n°."

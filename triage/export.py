@@ -53,8 +53,9 @@ SCORE_HEADER = "Moyenne autodiagnostic"  # only when the form has scores
 HEADER_LIMIT = 60  # characters of a question kept in its column's header
 LIST_SEPARATOR = " ; "
 
-# How a section's fields are headed. "{n}" is the field's rank in its section; a section
-# not listed here is headed by its label alone (prefixed by its id when labels repeat).
+# How a section's fields are headed, by section id ("{n}": the field's rank in its
+# section). A section not listed gets its labels alone; headers that still repeat get
+# « (1) », « (2) »… The form files have no section titles yet: these would belong there.
 SECTION_PREFIXES = {
     "entreprise": "",
     "referent": "Référent – ",
@@ -112,7 +113,7 @@ def field_headers(programme: Programme) -> list[tuple[FieldSpec, str]]:
             else:  # a derived field: the text after its parent's answer
                 parent = parents.get(spec.key)
                 base = _wording(parent, HEADER_LIMIT) if parent and parent.label else spec.key
-                budget = HEADER_LIMIT + len(DETAIL_SUFFIX) - len(lead)
+                budget = HEADER_LIMIT - len(lead)
                 head = lead + shorten(base.rstrip(" ?"), budget) + DETAIL_SUFFIX
             heads.append((spec, head))
     return list(zip([s for s, _ in heads], _unique([h for _, h in heads]), strict=True))
@@ -128,7 +129,7 @@ def _wording(spec: FieldSpec, limit: int) -> str:
 
 
 def _unique(headers: Sequence[str]) -> list[str]:
-    """Repeated headers get « (2) », « (3) »… in order."""
+    """Repeated headers get « (1) », « (2) »… in order."""
     seen: dict[str, int] = {}
     unique = []
     for head in headers:
@@ -279,9 +280,10 @@ def _is_long(values: Iterable[Value]) -> bool:
 
 
 def _width(header: str, values: Iterable[Value]) -> float:
-    longest = max((len(line) for v in values if v is not None for line in _text(v).split("\n")), default=0)  # fmt: skip
-    head = min(len(header), 24)  # long headers wrap on up to three lines
-    return max(8, min(WIDE, max(longest, head) + 2))
+    """Characters: the longest value, or the header's first words (headers wrap), 8 to 50."""
+    lines = (line for v in values if v is not None for line in _text(v).split("\n"))
+    longest = max(map(len, lines), default=0)
+    return max(8, min(WIDE, max(longest, min(len(header), 24)) + 2))
 
 
 def _text(value: Value) -> str:
@@ -292,8 +294,8 @@ def _text(value: Value) -> str:
         return value.strftime("%d/%m/%Y %H:%M")
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
+    if isinstance(value, float):  # 3.5 -> « 3,5 », 623000.0 -> « 623000 »
+        return f"{value:.6f}".rstrip("0").rstrip(".").replace(".", ",")
     return str(value)
 
 
@@ -313,9 +315,10 @@ def workbook(table: Table) -> Workbook:
     wrapped = Alignment(vertical="top", wrap_text=True)
     for index, header in enumerate(table.headers, start=1):
         values = [row[index - 1] for row in table.rows]
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = WIDE if _is_long(values) else _width(header, values)
-        alignment = wrapped if _is_long(values) else top
+        long = _is_long(values)
+        width = WIDE if long else _width(header, values)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+        alignment = wrapped if long else top
         for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
             cell.alignment = alignment
             if isinstance(cell.value, str):

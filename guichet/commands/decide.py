@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import textwrap
 
+WIDTH = 88  # help text, wrapped by hand (the epilog keeps its layout)
 HELP = "Enregistrer la décision de sélection d’une candidature (retenu, non retenu, attente)."
 EXAMPLE = """exemples :
   guichet decide "Vélo Solidaire" retenu
@@ -21,9 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "decide",
         help=HELP,
-        description=HELP
-        + " La dernière décision enregistrée compte ; redonner la décision en cours ne change "
-        "rien. Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
+        description=textwrap.fill(
+            HELP
+            + " La dernière décision enregistrée compte ; redonner la décision en cours ne change "
+            "rien. Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
+            WIDTH,
+        ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from triage.decisions import ImportReport
 
+WIDTH = 88  # help text, wrapped by hand (the epilog keeps its layout)
 HELP = "Gérer les décisions de sélection en lot (import du tableau exporté)."
 IMPORT_HELP = "Enregistrer les décisions de la colonne « Décision » d’un tableau exporté."
 EXAMPLE = """exemples :
@@ -28,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "decisions",
         help=HELP,
-        description=HELP,
+        description=textwrap.fill(HELP, WIDTH),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -36,10 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     importing = actions.add_parser(
         "import",
         help=IMPORT_HELP,
-        description=IMPORT_HELP
-        + " Le fichier est le classeur écrit par « guichet export --xlsx » (ou son CSV). "
-        "Redonner une décision déjà enregistrée ne change rien : on peut importer le même "
-        "fichier plusieurs fois. Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
+        description=textwrap.fill(
+            IMPORT_HELP
+            + " Le fichier est le classeur écrit par « guichet export --xlsx » (ou son CSV). "
+            "Redonner une décision déjà enregistrée ne change rien : on peut importer le même "
+            "fichier plusieurs fois. Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
+            WIDTH,
+        ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -99,8 +104,7 @@ def show(report: ImportReport, dry_run: bool) -> None:
 
     from notifications.wording import decision_label
 
-    console = Console(highlight=False)
-    console.print(summary(report, dry_run), markup=False)
+    print(summary(report, dry_run))
     if report.changes:
         table = Table("Ligne", "N°", "Structure", "Avant", "Après")
         for change in report.changes:
@@ -111,10 +115,10 @@ def show(report: ImportReport, dry_run: bool) -> None:
                 decision_label(change.before),
                 decision_label(change.after),
             )
-        console.print(table)
+        Console(highlight=False).print(table)
     if report.skipped:
-        console.print("Lignes ignorées :", markup=False)
+        print("Lignes ignorées :")
         for skipped in report.skipped:
-            console.print(f"  • ligne {skipped.row} : {skipped.reason}", markup=False)
+            print(f"  • ligne {skipped.row} : {skipped.reason}")
     if dry_run:
-        console.print("Simulation (--dry-run) : rien n’a été enregistré.", markup=False)
+        print("Simulation (--dry-run) : rien n’a été enregistré.")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from pathlib import Path
 
+WIDTH = 88  # help text, wrapped by hand (the epilog keeps its layout)
 HELP = "Exporter les candidatures dans un tableur (XLSX et/ou CSV), une ligne par candidature."
 EXAMPLE = """exemples :
   guichet export --xlsx candidatures.xlsx
@@ -19,12 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "export",
         help=HELP,
-        description=HELP
-        + " Colonnes : n° de la candidature, structure, statut, pièces manquantes, "
-        "avertissements, dates d’envoi, puis chaque champ du formulaire dans son ordre, les "
-        "annexes reçues et la décision. Les fichiers contiennent des données personnelles : "
-        "ils sont créés lisibles par vous seul (0600). Stockage : GUICHET_DATA_DIR ou "
-        "GUICHET_DATABASE_URL.",
+        description=textwrap.fill(
+            HELP + " Colonnes : n° de la candidature, structure, statut, pièces manquantes, "
+            "avertissements, dates d’envoi, puis chaque champ du formulaire dans son ordre, les "
+            "annexes reçues et la décision. Les fichiers contiennent des données personnelles : "
+            "ils sont créés lisibles par vous seul (0600). Stockage : GUICHET_DATA_DIR ou "
+            "GUICHET_DATABASE_URL.",
+            WIDTH,
+        ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
