@@ -112,14 +112,14 @@ def test_final_digest(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     assert "Les candidatures sont closes depuis le lundi 14 septembre 2026 à 10:00" in text
 
 
-def test_without_preview_nothing_happens(
+def test_without_preview_or_send_nothing_happens(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["digest", "--out", str(tmp_path / "o")])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "guichet run" in err and "--preview" in err
+    assert "--preview" in err and "--send" in err
     assert not (tmp_path / "o").exists()
     assert _outbox_size(data_dir) == 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,3 +296,33 @@ def test_the_daily_digest_goes_to_coordinators_once_with_the_export_attached(
     assert "in-reply-to" not in digest.headers
     assert inbox(dovecot, accounts.users["info"], "Sent") == []
     assert len(send_digest(n, brussels(2026, 9, 14, 10, 5), final=True).sent) == 1
+
+
+def test_guichet_digest_send_sends_todays_digest_once(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any,
+) -> None:  # fmt: skip
+    from guichet.cli import main
+
+    coordinator = world["applicant"]
+    folder = tmp_path / "programmes"
+    folder.mkdir()
+    text = (Path(__file__).parent.parent / "config/programmes/blossom-2026.yaml").read_text()
+    text = text.replace("id: blossom-2026", "id: blossom-2026-essai", 1).replace(
+        'digest: { at: "08:00", final_delay_minutes: 5 }',
+        f'digest: {{ at: "08:00", final_delay_minutes: 5, recipients: ["{coordinator}"] }}',
+    )
+    (folder / "essai.yaml").write_text(text)
+    store: Store = world["store"]
+    for key, value in {**world["env"], "GUICHET_PROGRAMMES_DIR": str(folder),
+                       "GUICHET_DATABASE_URL": str(store.engine.url),
+                       "GUICHET_DATA_DIR": str(store.archive.root.parent)}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+
+    args = ["digest", "--send", "--programme", "blossom-2026-essai", "--at", "2026-09-04T08:00"]
+    assert main(args) == 0
+    assert f"Point envoyé à 1 destinataire(s) : {coordinator}" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "déjà parti" in capsys.readouterr().out
+    [digest] = inbox(dovecot, coordinator)
+    assert "BLOSSOM" in digest.subject and digest.attachments[0].filename.endswith(".xlsx")

@@ -1,4 +1,5 @@
-"""`guichet digest --preview`: the coordinators' digest written to files, sent to nobody."""
+"""`guichet digest --preview | --send`: the coordinators' digest, written to files for a look,
+or sent now to its recipients (``guichet run`` sends it every morning by itself)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ if TYPE_CHECKING:
     from notifications.digest import RenderedDigest
     from triage.store import Store
 
-HELP = "Préparer le point quotidien des coordinateurs (aperçu HTML et texte, sans envoi)."
+HELP = "Le point quotidien des coordinateurs : aperçu (HTML et texte) ou envoi immédiat."
 DEFAULT_OUT = Path("digest-apercu")
 EXAMPLE = """exemple :
   guichet digest --preview --out /tmp/point --at 2026-09-14T10:05 --final
   → écrit /tmp/point/digest.html et /tmp/point/digest.txt : le point de clôture
-    tel qu’il serait envoyé le 14 septembre à 10:05 ; rien n’est envoyé."""
+    tel qu’il serait envoyé le 14 septembre à 10:05 ; rien n’est envoyé.
+  guichet digest --send
+  → envoie le point du jour à ses destinataires (une fois par jour au plus)."""
 
 
 def _moment(text: str) -> dt.datetime:
@@ -46,10 +49,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the example's lines
     )
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument(
         "--preview",
         action="store_true",
         help="écrire digest.html et digest.txt dans un dossier au lieu d’envoyer",
+    )
+    mode.add_argument(
+        "--send",
+        action="store_true",
+        help="envoyer le point maintenant (export XLSX joint) ; rien si celui du jour est parti",
     )
     parser.add_argument(
         "--out",
@@ -80,20 +89,44 @@ def run(args: argparse.Namespace) -> int:
     from ingest.poll import polled_programme
     from triage.store import StoreSettings, open_store
 
-    if not args.preview:
-        args.parser.error(
-            "l’envoi du point se fait par « guichet run » ; pour un aperçu sans envoi : --preview"
-        )
     env = os.environ
     programme = polled_programme(args.programme, env)
     now = args.at or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=programme.zone)
+    if args.send:
+        return send(programme, now, final=args.final)
     with open_store(StoreSettings.from_env(env)) as store:
         digest = build(store, programme, now, final=args.final)
     paths = write_preview(digest, args.out)
     print(f"Aperçu du point écrit (rien n’a été envoyé) : {paths[0]} et {paths[1]}")
     print(f"Objet : {digest.subject}")
+    return 0
+
+
+def send(programme: Programme, now: dt.datetime, *, final: bool) -> int:
+    from guichet.errors import ConfigError
+    from notifications.digest_mail import send_digest
+    from notifications.jobs import Notifier, smtp_sender
+    from triage.store import StoreSettings, open_store
+
+    env = os.environ
+    sender = smtp_sender(env)
+    if sender is None:
+        raise ConfigError("GUICHET_SMTP_HOST n'est pas défini : le point ne peut pas partir")
+    with open_store(StoreSettings.from_env(env)) as store:
+        delivery = send_digest(Notifier(store, programme, env, sender), now, final=final)
+    if delivery.sent:
+        print(
+            f"Point envoyé à {len(delivery.sent)} destinataire(s) : {', '.join(programme.digest_recipients)}"
+        )
+    elif delivery.postponed:
+        print(
+            "Serveur d’envoi indisponible : le point partira au prochain passage de « guichet run »."
+        )
+        return 11
+    else:
+        print("Rien à envoyer : le point de ce jour est déjà parti.")
     return 0
 
 
