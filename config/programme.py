@@ -45,6 +45,7 @@ class FieldSpec(_Strict):
 
     key: str
     label: str | None = None  # None only for derived fields
+    title: str | None = None  # how people are told of it (mails, digest) if the label is unclear
     variants: tuple[str, ...] = ()
     type: FieldType = "text"
     required: bool = False

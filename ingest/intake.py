@@ -18,7 +18,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest.fingerprint import Fingerprint
-from triage.models import PURGE, RECU, Event, MailboxCheckpoint, MailCopy, Message
+from triage.models import (
+    OWN_MAIL,
+    PURGE,
+    RECU,
+    TRAITE,
+    Event,
+    MailboxCheckpoint,
+    MailCopy,
+    Message,
+    OutboxMail,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,13 @@ def find_same_message(session: Session, fp: Fingerprint) -> Message | None:
     return None
 
 
+def _sent_by_us(session: Session, rfc_message_id: str | None) -> bool:
+    if not rfc_message_id:
+        return False
+    found = select(OutboxMail.id).where(OutboxMail.rfc_message_id == rfc_message_id)
+    return session.scalars(found).first() is not None
+
+
 def record_copy(session: Session, facts: CopyFacts, now: dt.datetime) -> tuple[str, Message]:
     """Record one fetched copy (its raw already archived); returns (NEW|DUPLICATE|KNOWN, message)."""
     existing = session.scalars(
@@ -128,6 +145,10 @@ def record_copy(session: Session, facts: CopyFacts, now: dt.datetime) -> tuple[s
         )
         session.add(message)
         session.flush()
+        if _sent_by_us(session, fp.rfc_message_id):
+            # A mail guichet sent (a digest to a polled address, a copy sent back): filed
+            # as ours at once, never checked, counted or answered.
+            message.state, message.status, message.checked_at = TRAITE, OWN_MAIL, now
         log_event(
             session,
             now,

@@ -12,6 +12,7 @@ import re
 from babel.dates import format_date, format_datetime
 
 from config.programme import Programme
+from triage.models import OWN_MAIL
 from triage.verdict import AUTOMATIQUE, COMPLET, DOSSIER, HORS_DELAI, INCOMPLET, NON_CANDIDATURE
 
 LOCALE = "fr_BE"
@@ -22,6 +23,7 @@ STATUS_LABELS = {
     HORS_DELAI: "Hors délai",
     NON_CANDIDATURE: "Pas une candidature",
     AUTOMATIQUE: "Réponse automatique",
+    OWN_MAIL: "Envoyé par guichet",
 }
 
 DECISION_LABELS = {
@@ -52,7 +54,7 @@ def missing_label(programme: Programme, key: str) -> str:
         spec = programme.form.field(key)
     except KeyError:
         return key
-    return spec.label or key
+    return spec.title or spec.label or key
 
 
 def missing_labels(programme: Programme, keys: list[str]) -> list[str]:

@@ -46,7 +46,7 @@ FILED = brussels(2026, 9, 14, 10, 30)  # the season is filed, just after the dea
 LATER = brussels(2026, 9, 14, 12, 0)  # a supplement and a new dossier are filed
 CALLS = brussels(2026, 9, 15, 8, 0)  # a morning of the call period
 NEW_STRUCTURE = "ASBL Les Ateliers du Canal"  # its dossier lacks the signatory's function
-NEW_LINE = f"Nouvelle candidature : {NEW_STRUCTURE} – Incomplet (manque : Fonction)"
+NEW_LINE = f"Nouvelle candidature : {NEW_STRUCTURE} – Incomplet (manque : Signature : fonction de la personne de contact)"
 
 Checker = Callable[[bytes, dt.datetime | None, str | None], CheckResult]
 

@@ -22,7 +22,15 @@ from tests.conftest import Accounts
 from tests.mails import brussels, with_trace
 from tests.servers import DovecotServer, SmtpRelay, free_port
 from tests.stores import dossier_mail
-from triage.models import OUTBOX_RECORDED, OUTBOX_SENDING, OUTBOX_SENT, Event, OutboxMail
+from triage.models import (
+    OUTBOX_RECORDED,
+    OUTBOX_SENDING,
+    OUTBOX_SENT,
+    OWN_MAIL,
+    Event,
+    Message,
+    OutboxMail,
+)
 from triage.store import Store
 
 BLOSSOM = load_programme("blossom-2026")
@@ -272,7 +280,7 @@ def test_the_daily_digest_goes_to_coordinators_once_with_the_export_attached(
 ) -> None:
     from notifications.digest_mail import send_digest
 
-    coordinator = world["applicant"]  # any inbox of the test server will do
+    coordinator = accounts.users["programme"]  # the manager's mailbox, which guichet polls
     notifications = BLOSSOM.notifications.model_copy(
         update={
             "digest": BLOSSOM.notifications.digest.model_copy(update={"recipients": (coordinator,)})
@@ -296,6 +304,16 @@ def test_the_daily_digest_goes_to_coordinators_once_with_the_export_attached(
     assert "in-reply-to" not in digest.headers
     assert inbox(dovecot, accounts.users["info"], "Sent") == []
     assert len(send_digest(n, brussels(2026, 9, 14, 10, 5), final=True).sent) == 1
+
+    # Polled back from the manager's mailbox, the digests are known as ours: not checked,
+    # not counted as automatic replies, never answered.
+    poll(world, brussels(2026, 9, 14, 10, 7), checker)
+    with world["store"].sessions() as session:
+        statuses = session.scalars(select(Message.status).order_by(Message.id)).all()
+    assert statuses == ["incomplet", OWN_MAIL, OWN_MAIL]
+    notifier(world).run(brussels(2026, 9, 14, 10, 8))
+    recipients = {row.recipient for row in rows(world["store"]) if row.kind != "digest"}
+    assert recipients == {"info@velosolidaire.be"}  # the applicant's acknowledgement only
 
 
 def test_guichet_digest_send_sends_todays_digest_once(

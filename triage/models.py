@@ -41,6 +41,9 @@ ERREUR = "erreur"  # the check failed: parked with a reason until `guichet repro
 PURGE = "purge"  # personal data removed (`guichet purge`); the hash stays, so a copy
 # polled again is known and never answered again
 
+# The status of a polled mail guichet itself sent (its Message-ID is in the outbox)
+OWN_MAIL = "envoye_par_guichet"
+
 # Roles of a mail in its application
 ROLE_DOSSIER = "dossier"  # carries a dossier: a version of the application
 ROLE_COMPLEMENT = "complement"  # annexes or a follow-up without a dossier
