@@ -9,7 +9,9 @@
     │   └── UnknownForm        readable, but not a dossier of any known programme
     ├── UnreadableMessage      an email that cannot be parsed at all
     ├── MailboxError           an IMAP account cannot be reached or logged into
-    └── DeliveryError          an SMTP server refused or could not be reached
+    ├── DeliveryError          an SMTP server refused or could not be reached
+    └── InputError             a file or a word given to a command is unusable (a sheet,
+        └── UnknownApplication a decision); no application, or several, match a name
 
 Library errors are re-raised as one of these with ``from e``; only the CLI turns
 them into exit codes and one-line French messages (``message`` is that line).
