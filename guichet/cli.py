@@ -15,6 +15,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from guichet import __version__
 from guichet.errors import GuichetError
@@ -34,13 +35,68 @@ COMMANDS = (
 )
 
 
+# argparse's own messages, in French. argparse looks its ``_`` up at each call, and ships
+# no French catalogue: this table stands in for one (other messages stay in English).
+ARGPARSE_FRENCH = {
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "one of the arguments %s is required": "un de ces arguments est obligatoire : %s",
+    "unrecognized arguments: %s": "arguments inconnus : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (au choix : %(choices)s)",
+    "expected one argument": "une valeur est attendue",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "not allowed with argument %s": "incompatible avec l’argument %s",
+    "invalid %(type)s value: %(value)r": "valeur invalide : %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s": "option ambiguë : %(option)s peut être %(matches)s",
+}
+
+
+def _french(text: str) -> str:
+    return ARGPARSE_FRENCH.get(text, text)
+
+
+class FrenchParser(argparse.ArgumentParser):
+    """argparse in French: headings, the help option, usage and error lines. Subcommand
+    parsers are of the same class (argparse's default for ``add_subparsers``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "arguments"
+        self._optionals.title = "options"
+        self.add_argument(
+            "-h", "--help", action="help", default=argparse.SUPPRESS,
+            help="afficher cette aide et quitter",
+        )  # fmt: skip
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        formatter = super()._get_formatter()
+        add_usage = formatter.add_usage
+
+        def french_usage(usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+            add_usage(usage, actions, groups, "utilisation : " if prefix is None else prefix)
+
+        formatter.add_usage = french_usage  # type: ignore[method-assign]
+        return formatter
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    argparse._ = _french  # type: ignore[attr-defined]
+    parser = FrenchParser(
         prog="guichet",
         description="Réception et tri des dossiers de candidature envoyés par e-mail.",
+        epilog="Aide d’une commande : guichet COMMANDE --help. Guide complet : README.md.",
     )
-    parser.add_argument("--version", action="version", version=f"guichet {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMANDE", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"guichet {__version__}",
+        help="afficher la version et quitter",
+    )  # fmt: skip
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMANDE", required=True, title="commandes"
+    )
     for name in COMMANDS:
         importlib.import_module(f"guichet.commands.{name}").register(sub)
     return parser
@@ -57,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("guichet : interrompu", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - the last line of defence of a CLI
+    except Exception as e:
         if os.environ.get("GUICHET_DEBUG"):
             raise
         print(f"guichet : erreur inattendue ({type(e).__name__}: {e})", file=sys.stderr)
