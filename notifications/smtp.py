@@ -114,6 +114,12 @@ class Sender(Protocol):
 _ADDRESS = re.compile(r"[^\s<>@,;]+@[^\s<>@,;]+")
 
 
+def _reply(error: smtplib.SMTPResponseException) -> str:
+    text = error.smtp_error
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return " ".join(text.split())[:120]
+
+
 class SmtpSender:
     """One SMTP connection per mail: the worker sends a few mails a cycle, and a fresh
     connection never trips over a server's idle timeout."""
@@ -139,7 +145,12 @@ class SmtpSender:
             if s.security == "starttls":
                 client.starttls(context=self._context())
         if s.user:
-            client.login(s.user, s.password or "")
+            try:
+                client.login(s.user, s.password or "")
+            except (smtplib.SMTPException, OSError) as e:
+                # Some servers hang up after a refused login rather than answer 535.
+                client.close()
+                raise smtplib.SMTPAuthenticationError(535, str(e).encode()) from e
         return client
 
     def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
@@ -156,12 +167,18 @@ class SmtpSender:
                 f"destinataire refusé par {where} (code {', '.join(map(str, codes))})",
                 temporary=all(400 <= c < 500 for c in codes),
             ) from e
-        except smtplib.SMTPAuthenticationError as e:
-            raise SendFailed(f"identifiants SMTP refusés par {where}", temporary=True) from e
-        except smtplib.SMTPResponseException as e:
+        except smtplib.SMTPDataError as e:  # this mail refused (content, size): for good if 5xx
             raise SendFailed(
                 f"{where} a refusé le courriel (code {e.smtp_code})",
                 temporary=not 500 <= e.smtp_code < 600,
+            ) from e
+        except smtplib.SMTPAuthenticationError as e:
+            raise SendFailed(f"identifiants SMTP refusés par {where}", temporary=True) from e
+        except smtplib.SMTPResponseException as e:
+            # Refused before any recipient (sender, STARTTLS or authentication required):
+            # our configuration, not the mail; it waits until the setting is fixed.
+            raise SendFailed(
+                f"{where} refuse l’envoi (code {e.smtp_code} : {_reply(e)})", temporary=True
             ) from e
         except ssl.SSLCertVerificationError as e:
             raise SendFailed(f"{where} : certificat refusé ({e.verify_message})", True) from e
