@@ -11,6 +11,8 @@ the environment, never from a file in the repository. For the mailbox ``info``:
     GUICHET_IMAP_INFO_FOLDER     default INBOX
     GUICHET_IMAP_INFO_CAFILE     a CA bundle to trust (a test server's own certificate)
     GUICHET_IMAP_INFO_TLS_VERIFY 1 (default) | 0: no certificate check (local test server)
+    GUICHET_IMAP_INFO_IDLE       0 (default) | 1: a connection kept open (IMAP IDLE) asks
+                                 for a polling cycle as soon as a mail arrives (ingest.idle)
 
 Certificates are verified by default (imaplib would not: it is given a verifying
 context explicitly). ``ImapSession`` reads with ``BODY.PEEK`` (``\\Seen`` untouched),
@@ -23,7 +25,10 @@ import contextlib
 import datetime as dt
 import imaplib
 import re
+import select
 import ssl
+import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +44,8 @@ ENV_PREFIX = "GUICHET_IMAP_"
 SECURITIES = ("ssl", "starttls", "plain")
 DEFAULT_TIMEOUT = 60.0
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_YES = ("1", "true", "yes", "oui")
+_NO = ("0", "false", "no", "non")
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class MailboxSettings:
     cafile: str | None = None
     verify: bool = True
     timeout: float = DEFAULT_TIMEOUT
+    idle: bool = False
 
     @property
     def label(self) -> str:
@@ -95,9 +103,15 @@ def settings_from_env(spec: MailboxSpec, env: Mapping[str, str]) -> MailboxSetti
         port = int(port_text) if port_text else (993 if security == "ssl" else 143)
     except ValueError as e:
         raise ConfigError(f"{env_name(spec.id, 'PORT')} : « {port_text} » n'est pas un port") from e
-    verify_text = (get("TLS_VERIFY") or "1").lower()
-    if verify_text not in ("1", "0", "true", "false", "yes", "no", "oui", "non"):
-        raise ConfigError(f"{env_name(spec.id, 'TLS_VERIFY')} : 1 ou 0 attendu")
+
+    def flag(key: str, default: bool) -> bool:
+        text = (get(key) or "").lower()
+        if not text:
+            return default
+        if text not in _YES + _NO:
+            raise ConfigError(f"{env_name(spec.id, key)} : 1 ou 0 attendu")
+        return text in _YES
+
     return MailboxSettings(
         id=spec.id,
         address=spec.address,
@@ -108,7 +122,8 @@ def settings_from_env(spec: MailboxSpec, env: Mapping[str, str]) -> MailboxSetti
         security=security,
         folder=get("FOLDER") or "INBOX",
         cafile=get("CAFILE"),
-        verify=verify_text in ("1", "true", "yes", "oui"),
+        verify=flag("TLS_VERIFY", True),
+        idle=flag("IDLE", False),
     )
 
 
@@ -359,6 +374,51 @@ class ImapSession:
         uids = list(uids)
         if uids:
             self._command("STORE", uid_set(uids), "+FLAGS.SILENT", f"({keyword})")
+
+    # --- IDLE (RFC 2177), for ingest.idle ----------------------------------------------
+
+    def prepare_idle(self) -> bool:
+        """Whether the server offers IDLE (asked after login: capabilities may grow then).
+        What SELECT reported (EXISTS, RECENT) is forgotten: it is not news."""
+        try:
+            typ, data = self.client.capability()
+        except _IMAP_ERRORS as e:
+            raise MailboxError(
+                f"boîte {self.settings.label} : CAPABILITY a échoué ({_why(e)})"
+            ) from e
+        self.client.untagged_responses.clear()
+        words = b" ".join(d for d in data if isinstance(d, bytes)).upper().split()
+        return typ == "OK" and b"IDLE" in words
+
+    def wait_for_new_mail(self, seconds: float, stop: threading.Event, step: float = 0.5) -> bool:
+        """IDLE until the server says something, ``seconds`` pass or ``stop`` is set, then
+        DONE; True when the server announced a new mail (EXISTS or RECENT)."""
+        client = self.client
+        try:
+            tag = client._command("IDLE")
+            # Untagged data may come before the "+ idling" continuation: kept, read below.
+            while client._get_response() is not None:
+                if client.tagged_commands.get(tag):
+                    _, data = client.tagged_commands.pop(tag)
+                    raise MailboxError(f"boîte {self.settings.label} : IDLE refusé ({data!r})")
+            deadline = time.monotonic() + seconds
+            while not stop.is_set() and not self._has_news():
+                left = deadline - time.monotonic()
+                # select() sees the socket, not what imaplib has buffered: a response that
+                # came with the continuation is caught by _has_news() above.
+                if left <= 0 or select.select([client.sock], [], [], min(step, left))[0]:
+                    break
+            client.send(b"DONE\r\n")
+            self._box.consume_until_tagged_response(tag)  # type: ignore[union-attr]
+        except (*_IMAP_ERRORS, ValueError) as e:  # ValueError: select() on a closed socket
+            raise MailboxError(f"boîte {self.settings.label} : IDLE interrompu ({_why(e)})") from e
+        news = self._has_news()
+        client.untagged_responses.clear()
+        return news
+
+    def _has_news(self) -> bool:
+        responses = self.client.untagged_responses
+        return bool(responses.get("EXISTS") or responses.get("RECENT"))
 
     def close(self) -> None:
         if self._box is not None:

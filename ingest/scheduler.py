@@ -1,7 +1,8 @@
 """The worker's schedule (APScheduler 3): what ``guichet run`` does, and when.
 
     releve          a polling cycle every N minutes (``GUICHET_POLL_MINUTES``, default 2),
-                    the first one at start
+                    the first one at start, and at once when a mailbox watched in IMAP
+                    IDLE announces a mail (``ingest.idle``, ``GUICHET_IMAP_<ID>_IDLE=1``)
     releve-final    one more cycle a minute after the programme's deadline (only when that
                     moment is still ahead), so the last dossiers are judged at once
     hooks           jobs other parts of guichet add (``HOOKS``: the coordinators' digest

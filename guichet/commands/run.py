@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         + " Un relevé au démarrage puis toutes les GUICHET_POLL_MINUTES minutes (défaut 2), "
         "et un relevé final une minute après la clôture. Une ligne de journal par relevé "
         "(sortie d'erreur). Arrêt propre sur SIGTERM ou Ctrl-C : le relevé en cours se "
-        "termine. Connexions : GUICHET_IMAP_<BOÎTE>_* ; stockage : GUICHET_DATA_DIR ou "
-        "GUICHET_DATABASE_URL.",
+        "termine. Connexions : GUICHET_IMAP_<BOÎTE>_* ; avec GUICHET_IMAP_<BOÎTE>_IDLE=1, "
+        "une connexion gardée ouverte (IMAP IDLE) déclenche un relevé dès qu'un courriel "
+        "arrive. Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
     )
     parser.add_argument(
         "--programme", metavar="ID", help="identifiant du programme (défaut : GUICHET_PROGRAMME, "
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from apscheduler.events import EVENT_SCHEDULER_STARTED
 
+    from ingest.idle import watch_idle
     from ingest.mailbox import programme_mailboxes
     from ingest.poll import polled_programme
     from ingest.scheduler import (
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(StoreSettings.from_env(env)) as store:
         worker = Worker(store, programme, mailboxes)
         scheduler = build_scheduler(worker, settings, hooks=HOOKS)
+        watches = watch_idle(scheduler, mailboxes)  # started and stopped with the scheduler
         stopping: list[str] = []
 
         def stop(signum: int, _frame: FrameType | None) -> None:
@@ -74,17 +77,25 @@ def run(args: argparse.Namespace) -> int:
         try:
             final = final_pass_at(programme)
             log.info(
-                "démarrage : programme %s, %d boîte(s), relevé toutes les %s%s",
+                "démarrage : programme %s, %d boîte(s), relevé toutes les %s%s%s",
                 programme.id,
                 len(mailboxes),
                 _every(settings.poll_every.total_seconds()),
                 f", relevé final le {final:%d/%m/%Y %H:%M}"
                 if final is not None and scheduler.get_job(FINAL_PASS_JOB)
                 else "",
+                ", relevé immédiat sur notification (IDLE) : "
+                + ", ".join(w.settings.id for w in watches)
+                if watches
+                else "",
             )
             scheduler.start()  # blocks until shutdown
         finally:
             _unblock()
+            for watch in watches:
+                watch.stop()  # already told by the scheduler's shutdown, unless start failed
+            for watch in watches:
+                watch.join(5)  # each sends DONE and LOGOUT (daemon threads: never a hang)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         log.info("arrêté proprement après %d relevé(s)", worker.cycles)
