@@ -5,8 +5,8 @@
                     IDLE announces a mail (``ingest.idle``, ``GUICHET_IMAP_<ID>_IDLE=1``)
     releve-final    one more cycle a minute after the programme's deadline (only when that
                     moment is still ahead), so the last dossiers are judged at once
-    hooks           jobs other parts of guichet add (``HOOKS``: the coordinators' digest
-                    and the reminders of the mail issue); none yet
+    hooks           jobs other parts of guichet add: ``guichet run`` passes those of
+                    ``notifications.jobs`` (mails to applicants, reminders, the digests)
 
 Jobs are added from code at every start (memory job store) with explicit ids,
 ``max_instances=1``, ``coalesce=True`` and an explicit ``misfire_grace_time``. They run
@@ -110,8 +110,8 @@ class Hook:
     misfire_grace_time: int
 
 
-# The extension point of the mail issue (digest to the coordinators, reminders to
-# incomplete applicants): append a Hook here; ``guichet run`` schedules every one.
+# Jobs added to every worker whatever its command line (none today: ``guichet run`` adds
+# the mail jobs of ``notifications.jobs``, which need the programme and SMTP settings).
 HOOKS: tuple[Hook, ...] = ()
 
 

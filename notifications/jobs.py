@@ -139,7 +139,10 @@ def hooks(notifier: Notifier, poll_every: dt.timedelta, now: dt.datetime) -> lis
     found = [
         Hook(
             COURRIELS_JOB,
-            IntervalTrigger(seconds=poll_every.total_seconds(), start_date=now, timezone=zone),
+            # Half an interval after each poll: what a cycle filed is answered a minute later.
+            IntervalTrigger(
+                seconds=poll_every.total_seconds(), start_date=now + poll_every / 2, timezone=zone
+            ),
             courriels,
             grace,
         )

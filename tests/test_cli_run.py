@@ -15,11 +15,15 @@ import pytest
 
 from tests.conftest import Accounts
 from tests.mails import brussels, build
+from tests.servers import DovecotServer, SmtpRelay
+from tests.stores import dossier_mail
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -82,11 +86,14 @@ def test_run_polls_until_stopped(accounts: Accounts, tmp_path: Path, signum: int
         in line
         for line in cycles
     )
-    assert f"arrêt demandé ({signal.Signals(signum).name})" in lines[-2]
+    assert any(f"arrêt demandé ({signal.Signals(signum).name})" in line for line in lines[-3:])
     assert "arrêté proprement après" in lines[-1]
     assert "Traceback" not in log.read_text() and "@" not in log.read_text()
-    # One line per cycle, nothing from APScheduler in between.
-    assert len(lines) == len(cycles) + 3
+    assert "envoi désactivé (GUICHET_SMTP_HOST non défini)" in lines[1]
+    outgoing = [line for line in lines if " courriels : " in line]
+    assert any("courriels : 1 préparé(s), envoi désactivé" in line for line in outgoing)
+    # One line per job run, nothing from APScheduler in between.
+    assert len(lines) == len(cycles) + len(outgoing) + 4
 
 
 def test_a_signal_before_the_first_cycle_still_stops_cleanly(
@@ -111,3 +118,43 @@ def test_a_signal_before_the_first_cycle_still_stops_cleanly(
     text = log.read_text()
     assert "relevé toutes les 2 min" in text
     assert "arrêt demandé (SIGTERM)" in text and "arrêté proprement après" in text
+
+
+def test_run_answers_the_applicant_over_smtp(
+    accounts: Accounts, smtp_relay: SmtpRelay, dovecot: DovecotServer, applicant: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
+        **accounts.env,
+        "GUICHET_DATA_DIR": str(tmp_path / "var"),
+        "GUICHET_PROGRAMME": "blossom-2026",
+        "GUICHET_POLL_SECONDS": "0.5",
+        "GUICHET_SMTP_HOST": smtp_relay.host,
+        "GUICHET_SMTP_PORT": str(smtp_relay.port),
+        "GUICHET_SMTP_SECURITY": "plain",
+    }
+    log = tmp_path / "run.log"
+    worker = start_worker(env, log)
+
+    def received() -> list[str]:
+        with dovecot.mailbox(applicant) as box:
+            box.folder.set("INBOX")
+            return [m.subject for m in box.fetch(mark_seen=False, bulk=True)]
+
+    try:
+        wait_until(lambda: "relevé : " in log.read_text(), 60, "first cycle", log)
+        raw = dossier_mail("g02-nextline-npar2", sender=f"Els <{applicant}>")
+        accounts.append("info", raw, brussels(2026, 9, 13, 11, 0))
+        wait_until(lambda: len(received()) == 1, 90, "acknowledgement received", log)
+        wait_until(lambda: "1 envoyé(s)" in log.read_text(), 30, "sending logged", log)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert received() == ["Accusé de réception – Potager Partagé SC – BLOSSOM 2026-2027"]
+    text = log.read_text()
+    assert "envoi désactivé" not in text and "Traceback" not in text
+    assert applicant not in text  # counts only in the log

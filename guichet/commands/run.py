@@ -47,16 +47,21 @@ def run(args: argparse.Namespace) -> int:
         build_scheduler,
         final_pass_at,
     )
+    from notifications.jobs import Notifier, smtp_sender
+    from notifications.jobs import hooks as mail_hooks
     from triage.store import StoreSettings, open_store
 
     env = os.environ
     settings = ScheduleSettings.from_env(env)  # fails before anything starts
     programme = polled_programme(args.programme, env)
     mailboxes = programme_mailboxes(programme.mailboxes, env)
+    sender = smtp_sender(env)  # a wrong SMTP setting fails here, before anything starts
     log = _logging()
     with open_store(StoreSettings.from_env(env)) as store:
         worker = Worker(store, programme, mailboxes)
-        scheduler = build_scheduler(worker, settings, hooks=HOOKS)
+        notifier = Notifier(store, programme, env, sender)
+        jobs = mail_hooks(notifier, settings.poll_every, worker.clock())
+        scheduler = build_scheduler(worker, settings, hooks=(*HOOKS, *jobs))
         watches = watch_idle(scheduler, mailboxes)  # started and stopped with the scheduler
         stopping: list[str] = []
 
@@ -89,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
                 if watches
                 else "",
             )
+            if sender is None:
+                log.warning(
+                    "envoi désactivé (GUICHET_SMTP_HOST non défini) : les courriels aux "
+                    "candidats et le point quotidien attendent dans la file d’envoi"
+                )
             scheduler.start()  # blocks until shutdown
         finally:
             _unblock()
