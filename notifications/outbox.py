@@ -338,11 +338,13 @@ def deliver(
             continue
         step("sent", outbox_id)
         with sessions.begin() as session:
+            session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == outbox_id)
+                .values(state=OUTBOX_SENT, sent_at=now, last_error=None, next_attempt_at=None)
+                .execution_options(synchronize_session=False)
+            )
             row = session.get(OutboxMail, outbox_id)
-            row.state = OUTBOX_SENT
-            row.sent_at = now
-            row.last_error = None
-            row.next_attempt_at = None
             log_event(
                 session,
                 now,
@@ -358,24 +360,41 @@ def deliver(
 def _claim(
     sessions: sessionmaker[Session], outbox_id: int, now: dt.datetime
 ) -> tuple[str, str, bool] | None:
+    """Take the mail for this worker: (recipient, archived bytes, sent before?) or None.
+
+    Each step writes before it reads: on SQLite a transaction that read first cannot
+    write once another process wrote meanwhile."""
+    claimed = {
+        "state": OUTBOX_SENDING,
+        "sending_at": now,
+        "attempts": OutboxMail.attempts + 1,
+    }
     with sessions.begin() as session:
-        row = session.get(OutboxMail, outbox_id)
-        if row is None:
-            return None
-        again = row.state == OUTBOX_SENDING  # a previous attempt's outcome is unknown
-        taken = session.execute(
+        # An attempt whose outcome is unknown (a crash after SMTP), its lease over: again.
+        again = session.execute(
             update(OutboxMail)
-            .where(OutboxMail.id == outbox_id, _due_filter(now))
-            .values(
-                state=OUTBOX_SENDING,
-                sending_at=now,
-                attempts=OutboxMail.attempts + 1,
-                uncertain=OutboxMail.uncertain | again,
+            .where(
+                OutboxMail.id == outbox_id,
+                OutboxMail.state == OUTBOX_SENDING,
+                OutboxMail.sending_at < now - SENDING_LEASE,
             )
+            .values(uncertain=True, **claimed)
             .execution_options(synchronize_session=False)
         ).rowcount
-        if taken != 1:
-            return None
+        if not again:
+            fresh = session.execute(
+                update(OutboxMail)
+                .where(
+                    OutboxMail.id == outbox_id,
+                    OutboxMail.state == OUTBOX_RECORDED,
+                    or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
+                )
+                .values(**claimed)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not fresh:
+                return None  # another worker has it, or it is not due
+        row = session.get(OutboxMail, outbox_id)
         if again:
             log_event(
                 session,
@@ -386,7 +405,7 @@ def _claim(
                 application_id=row.application_id,
                 outbox_id=row.id,
             )
-        return row.recipient, row.raw_sha256 or "", again
+        return row.recipient, row.raw_sha256 or "", bool(again)
 
 
 def _failed(
@@ -397,8 +416,13 @@ def _failed(
     report: DeliveryReport,
 ) -> None:
     with sessions.begin() as session:
+        session.execute(  # written first (see _claim), completed below
+            update(OutboxMail)
+            .where(OutboxMail.id == outbox_id)
+            .values(last_error=error.message)
+            .execution_options(synchronize_session=False)
+        )
         row = session.get(OutboxMail, outbox_id)
-        row.last_error = error.message
         if error.temporary:
             row.state = OUTBOX_RECORDED
             row.next_attempt_at = now + retry_delay(row.attempts)

@@ -14,7 +14,7 @@ import imaplib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.programme import Programme
@@ -135,24 +135,38 @@ def _copy_one(
     outbox_id: int,
     now: dt.datetime,
 ) -> None:
-    with sessions.begin() as session:
+    with sessions.begin() as session:  # write first (see outbox._claim)
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == outbox_id)
+            .values(copy_attempts=OutboxMail.copy_attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
         row = session.get(OutboxMail, outbox_id)
-        tried_before = row.copy_attempts > 0
-        row.copy_attempts += 1
+        tried_before = row.copy_attempts > 1
         message_id, sha, sent_at = row.rfc_message_id, row.raw_sha256, row.sent_at or now
     # A previous try may have appended it and died before saying so.
     if not (tried_before and folder.holds(message_id)):
         folder.append(archive.read(sha or ""), sent_at)
     with sessions.begin() as session:
-        session.get(OutboxMail, outbox_id).copied_at = now
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == outbox_id)
+            .values(copied_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _count_failure(
     sessions: sessionmaker[Session], ids: list[int], reason: str, now: dt.datetime
 ) -> None:
     with sessions.begin() as session:
-        for row in session.scalars(select(OutboxMail).where(OutboxMail.id.in_(ids))):
-            row.copy_attempts += 1
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(ids))
+            .values(copy_attempts=OutboxMail.copy_attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
         log_event(
             session,
             now,

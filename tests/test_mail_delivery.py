@@ -344,3 +344,22 @@ def test_guichet_digest_send_sends_todays_digest_once(
     assert "déjà parti" in capsys.readouterr().out
     [digest] = inbox(dovecot, coordinator)
     assert "BLOSSOM" in digest.subject and digest.attachments[0].filename.endswith(".xlsx")
+
+
+def test_a_sent_copy_interrupted_before_its_mark_is_not_appended_twice(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    from sqlalchemy import update
+
+    first_mail(world, accounts, ("statuts",))
+    now = brussels(2026, 9, 3, 9, 2)
+    poll(world, now, checker)
+    notifier(world).run(now)
+    assert len(inbox(dovecot, accounts.users["info"], "Sent")) == 1
+    with world["store"].sessions.begin() as session:  # appended, then the worker died
+        session.execute(update(OutboxMail).values(copied_at=None, copy_attempts=1))
+    report = notifier(world).run(now + dt.timedelta(minutes=2))
+    assert len(report.copies.copied) == 1
+    assert len(inbox(dovecot, accounts.users["info"], "Sent")) == 1
+    [row] = rows(world["store"])
+    assert row.copied_at is not None and row.copy_attempts == 2

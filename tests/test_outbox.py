@@ -1,0 +1,159 @@
+"""The outbox on SQLite and PostgreSQL, with a recording sender (what is sent, when, once):
+recording is idempotent, the daily cap, who is never written to, retries, and two workers
+sending from one database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import select
+
+from ingest.processing import Checker
+from notifications.jobs import hooks
+from notifications.outbox import deliver, plan_and_record, retry_delay, writable
+from notifications.smtp import SendFailed
+from tests.mails import brussels
+from tests.stores import BLOSSOM, dossier_mail, file_mails
+from triage.models import OUTBOX_ABANDONED, OUTBOX_RECORDED, OUTBOX_SENT, Application, OutboxMail
+from triage.store import Store, open_store
+
+MAILS = [
+    (dossier_mail(name, annexes=("statuts",)), brussels(2026, 9, 3, 9, n))
+    for n, name in enumerate(["g02-nextline-npar2", "g03-mixed-labels-npar3", "g09-table",
+                              "g13-table-B1col-grid", "g15-tableB-2col", "g20-autodiag-inline-space"])
+]  # fmt: skip
+NOW = brussels(2026, 9, 3, 9, 30)
+
+
+class Recording:
+    def __init__(self, fail: SendFailed | None = None) -> None:
+        self.sent: list[tuple[str, tuple[str, ...], bytes]] = []
+        self.fail = fail
+        self.lock = threading.Lock()
+
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
+        if self.fail is not None:
+            raise self.fail
+        with self.lock:
+            self.sent.append((sender, tuple(recipients), raw))
+
+
+def rows(store: Store) -> list[OutboxMail]:
+    with store.sessions() as session:
+        return list(session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+
+
+@pytest.fixture
+def filed(store: Store, checker: Checker) -> Store:
+    file_mails(store, MAILS, checker)
+    return store
+
+
+def test_recording_twice_records_once(filed: Store) -> None:
+    for _ in range(2):
+        with filed.sessions.begin() as session:
+            plan_and_record(session, filed.archive, BLOSSOM, NOW)
+    found = rows(filed)
+    assert (
+        len(found)
+        == len(MAILS)
+        == len({r.key for r in found})
+        == len({r.rfc_message_id for r in found})
+    )
+    assert {r.kind for r in found} == {"accuse"} and all(r.state == OUTBOX_RECORDED for r in found)
+    assert all(r.raw_sha256 in filed.archive for r in found)
+
+
+def test_two_workers_sending_from_one_database_send_each_mail_once(filed: Store) -> None:
+    with filed.sessions.begin() as session:
+        plan_and_record(session, filed.archive, BLOSSOM, NOW)
+    sender = Recording()
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        with open_store(filed.settings, migrate=False) as own:  # its own engine and pool
+            start.wait()
+            deliver(own.sessions, own.archive, sender, "info@coopcity.be", NOW)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(sender.sent) == len(MAILS)
+    assert len({raw for _, _, raw in sender.sent}) == len(MAILS)
+    assert all(r.state == OUTBOX_SENT and r.attempts == 1 for r in rows(filed))
+
+
+def test_a_refused_address_is_abandoned_and_a_server_down_is_retried(filed: Store) -> None:
+    with filed.sessions.begin() as session:
+        plan_and_record(session, filed.archive, BLOSSOM, NOW)
+    refused = deliver(filed.sessions, filed.archive, Recording(SendFailed("550", temporary=False)),
+                      "info@coopcity.be", NOW)  # fmt: skip
+    assert len(refused.abandoned) == len(MAILS)  # each refusal is its own: all are tried
+    assert {r.state for r in rows(filed)} == {OUTBOX_ABANDONED}
+
+
+def test_a_server_down_stops_the_run_and_postpones(filed: Store) -> None:
+    with filed.sessions.begin() as session:
+        plan_and_record(session, filed.archive, BLOSSOM, NOW)
+    down = deliver(filed.sessions, filed.archive, Recording(SendFailed("down", temporary=True)),
+                   "info@coopcity.be", NOW)  # fmt: skip
+    assert len(down.postponed) == 1  # the first failure stops the run: no hammering
+    first = rows(filed)[0]
+    assert first.next_attempt_at == NOW + retry_delay(1)
+    sender = Recording()
+    assert deliver(filed.sessions, filed.archive, sender, "info@coopcity.be", NOW).sent == [
+        r.id for r in rows(filed)[1:]
+    ]
+    later = deliver(
+        filed.sessions, filed.archive, sender, "info@coopcity.be", first.next_attempt_at
+    )
+    assert later.sent == [first.id]
+
+
+def test_retry_delays_grow_and_stop_at_an_hour() -> None:
+    assert [retry_delay(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
+    assert retry_delay(30) == dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize(("address", "ok"), [
+    ("alice@example.org", True), ("info@coopcity.be", False), ("MATTHIAS@coopcity.be", False),
+    ("noreply@example.org", False), ("mailer-daemon@example.org", False), (None, False), ("x", False),
+])  # fmt: skip
+def test_who_is_never_written_to(address: str | None, ok: bool) -> None:
+    assert writable(address, BLOSSOM) is ok
+
+
+def test_the_daily_cap_holds_mails_to_one_address_until_the_next_day(
+    store: Store, checker: Checker
+) -> None:
+    cap = BLOSSOM.notifications.daily_cap
+    sender = "Alex <alex@example.org>"
+    mails = [(dossier_mail(name, annexes=(), sender=sender), brussels(2026, 9, 3, 9, n))
+             for n, name in enumerate(["g02-nextline-npar2", "g03-mixed-labels-npar3", "g09-table",
+                                       "g13-table-B1col-grid", "g15-tableB-2col"])]  # fmt: skip
+    file_mails(store, mails, checker)
+    with store.sessions() as session:
+        assert len(session.scalars(select(Application)).all()) == cap + 1
+    with store.sessions.begin() as session:
+        assert len(plan_and_record(session, store.archive, BLOSSOM, NOW)) == cap
+    with store.sessions.begin() as session:
+        assert plan_and_record(session, store.archive, BLOSSOM, NOW + dt.timedelta(hours=2)) == []
+    with store.sessions.begin() as session:
+        assert (
+            len(plan_and_record(session, store.archive, BLOSSOM, brussels(2026, 9, 4, 8, 0))) == 1
+        )
+
+
+def test_the_worker_jobs_follow_the_calendar() -> None:
+    from notifications.jobs import Notifier
+
+    notifier = Notifier(None, BLOSSOM, {}, None)  # type: ignore[arg-type]
+    before = {h.id for h in hooks(notifier, dt.timedelta(minutes=2), brussels(2026, 9, 1, 9, 0))}
+    assert before == {"courriels", "rappel-J-2", "rappel-J-0", "point-quotidien", "point-final"}
+    after = {h.id for h in hooks(notifier, dt.timedelta(minutes=2), brussels(2026, 9, 20, 9, 0))}
+    assert after == {"courriels", "point-quotidien"}
