@@ -363,3 +363,21 @@ def test_a_sent_copy_interrupted_before_its_mark_is_not_appended_twice(
     assert len(inbox(dovecot, accounts.users["info"], "Sent")) == 1
     [row] = rows(world["store"])
     assert row.copied_at is not None and row.copy_attempts == 2
+
+
+def test_reminders_reach_incomplete_applicants_and_automatic_mail_gets_nothing(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    from tests.mails import fixture
+
+    first_mail(world, accounts, ("statuts",))  # incomplete: no bilans, no CV
+    accounts.append("info", fixture("out_of_office"), brussels(2026, 9, 3, 9, 30))
+    poll(world, brussels(2026, 9, 3, 9, 32), checker)
+    notifier(world).run(brussels(2026, 9, 3, 9, 32))
+    notifier(world).run(brussels(2026, 9, 6, 10, 0))  # three days on: the follow-up
+    notifier(world).run(brussels(2026, 9, 12, 8, 1))  # D-2, 8:00: the reminder
+    notifier(world).run(brussels(2026, 9, 12, 9, 0))  # nothing more that day
+    subjects = [m.subject for m in sorted(inbox(dovecot, world["applicant"]), key=lambda m: m.date)]
+    assert [s.split(" ")[0] for s in subjects] == ["Accusé", "Dossier", "Rappel"]
+    assert "incomplet" in subjects[1].lower()
+    assert {r.recipient for r in rows(world["store"])} == {world["applicant"]}  # not the robot
