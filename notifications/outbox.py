@@ -276,7 +276,6 @@ class DeliveryReport:
     postponed: list[int] = field(default_factory=list)
     abandoned: list[int] = field(default_factory=list)
     uncertain: list[int] = field(default_factory=list)
-    copied: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 

@@ -13,7 +13,8 @@ from config.programme import Programme
 from ingest.archive import RawArchive
 from notifications.outbox import record_for_application, writable
 from notifications.plan import RESULTAT, Due
-from triage.models import Application, Decision, OutboxMail
+from triage.decisions import current_decisions
+from triage.models import Application, OutboxMail
 from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
 
 CANDIDATURES = (COMPLET, INCOMPLET, HORS_DELAI)
@@ -28,23 +29,13 @@ class ResultLine:
     state: str  # "a_envoyer", "deja_envoye", "sans_decision", "sans_adresse"
 
 
-def latest_decisions(session: Session, programme_id: str) -> dict[int, str]:
-    rows = session.execute(
-        select(Decision.application_id, Decision.decision)
-        .join(Application, Application.id == Decision.application_id)
-        .where(Application.programme_id == programme_id)
-        .order_by(Decision.created_at, Decision.id)
-    ).all()
-    return {app_id: decision for app_id, decision in rows}  # the latest wins
-
-
 def result_key(application_id: int) -> str:
     return f"{RESULTAT}:{application_id}"
 
 
 def results_plan(session: Session, programme: Programme) -> list[ResultLine]:
     """What ``results send`` would do for each application, in structure order."""
-    decisions = latest_decisions(session, programme.id)
+    decisions = current_decisions(session, programme.id)
     keys = set(session.scalars(select(OutboxMail.key).where(OutboxMail.kind == RESULTAT)).all())
     lines = []
     apps = session.scalars(

@@ -7,6 +7,8 @@ import datetime as dt
 import os
 import textwrap
 
+from guichet.commands import add_programme_option
+
 WIDTH = 88  # help text, wrapped by hand (the epilog keeps its layout)
 HELP = "Enregistrer la décision de sélection d’une candidature (retenu, non retenu, attente)."
 EXAMPLE = """exemples :
@@ -41,11 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="retenu, non_retenu ou attente (« non retenu », « liste d’attente » acceptés)",
     )
     parser.add_argument("--note", metavar="TEXTE", help="une remarque gardée avec la décision")
-    parser.add_argument(
-        "--programme",
-        metavar="ID",
-        help="identifiant du programme (défaut : comme « guichet poll »)",
-    )
+    add_programme_option(parser)
     parser.set_defaults(func=run)
 
 

@@ -9,6 +9,8 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from guichet.commands import add_programme_option
+
 if TYPE_CHECKING:
     from triage.decisions import ImportReport
 
@@ -54,11 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="montrer ce qui changerait, sans rien enregistrer",
     )
-    importing.add_argument(
-        "--programme",
-        metavar="ID",
-        help="identifiant du programme (défaut : comme « guichet poll »)",
-    )
+    add_programme_option(importing)
     importing.set_defaults(func=run_import)
 
 

@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from guichet.commands import add_programme_option
+
 if TYPE_CHECKING:
     from config.programme import Programme
     from notifications.digest import RenderedDigest
@@ -67,10 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_OUT,
         help=f"dossier de l’aperçu (défaut : ./{DEFAULT_OUT}), créé si besoin",
     )
-    parser.add_argument(
-        "--programme", metavar="ID", help="identifiant du programme (défaut : GUICHET_PROGRAMME, "
-        "sinon celui dont l’appel se clôt en dernier)"
-    )  # fmt: skip
+    add_programme_option(parser)
     parser.add_argument(
         "--at",
         metavar="ISO-8601",

@@ -7,6 +7,8 @@ import os
 import textwrap
 from pathlib import Path
 
+from guichet.commands import add_programme_option
+
 WIDTH = 88  # help text, wrapped by hand (the epilog keeps its layout)
 HELP = "Exporter les candidatures dans un tableur (XLSX et/ou CSV), une ligne par candidature."
 EXAMPLE = """exemples :
@@ -41,11 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="fichier CSV à écrire (UTF-8, séparateur « ; », pour Excel en français)",
     )
-    parser.add_argument(
-        "--programme",
-        metavar="ID",
-        help="identifiant du programme (défaut : comme « guichet poll »)",
-    )
+    add_programme_option(parser)
     parser.set_defaults(func=run)
 
 

@@ -19,8 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=HELP + " Le programme est reconnu d'après le contenu, sauf --programme.",
     )
     parser.add_argument("file", metavar="FICHIER", type=Path, help="le dossier à lire")
-    parser.add_argument("--programme", metavar="ID", help="identifiant du programme (ex. blossom-2026)")
-    parser.add_argument("--json", action="store_true", help="sortie JSON : programme, fields, missing, warnings")
+    parser.add_argument(
+        "--programme", metavar="ID", help="identifiant du programme (ex. blossom-2026)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="sortie JSON : programme, fields, missing, warnings"
+    )
     parser.set_defaults(func=run)
 
 
@@ -50,14 +54,18 @@ def print_summary(dossier, name: str) -> None:
     table.add_column("Champ", overflow="fold", max_width=40)
     table.add_column("Valeur", overflow="fold")
     for key, value in dossier.fields.items():
-        shown = "—" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
+        shown = (
+            "—" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
+        )
         if isinstance(value, bool):
             shown = "oui" if value else "non"
         style = "red" if key in dossier.missing else None
         table.add_row(f"{labels[key]}\n[dim]{key}[/dim]", shown, style=style)
     console.print(table)
     if dossier.missing:
-        console.print(f"[bold]Manquant ({len(dossier.missing)}) :[/bold] " + ", ".join(dossier.missing))
+        console.print(
+            f"[bold]Manquant ({len(dossier.missing)}) :[/bold] " + ", ".join(dossier.missing)
+        )
     else:
         console.print("[bold]Rien ne manque.[/bold]")
     for warning in dossier.warnings:

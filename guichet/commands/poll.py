@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
+from guichet.commands import add_programme_option
 from guichet.errors import MailboxError
 
 if TYPE_CHECKING:
@@ -43,10 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="un seul relevé puis quitter (le service continu est « guichet run »)",
     )
-    parser.add_argument(
-        "--programme", metavar="ID", help="identifiant du programme (défaut : GUICHET_PROGRAMME, "
-        "sinon celui dont l'appel se clôt en dernier)"
-    )  # fmt: skip
+    add_programme_option(parser)
     parser.set_defaults(func=run, parser=parser)
 
 

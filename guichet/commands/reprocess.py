@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 import os
 
+from guichet.commands import add_programme_option
+
 HELP = "Vérifier à nouveau les courriels archivés (après une correction), sans toucher aux boîtes."
 
 
@@ -16,11 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="seulement les courriels restés en erreur",
     )
-    parser.add_argument(
-        "--programme",
-        metavar="ID",
-        help="identifiant du programme (défaut : comme « guichet poll »)",
-    )
+    add_programme_option(parser)
     parser.set_defaults(func=run)
 
 

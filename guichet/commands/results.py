@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 import os
 
+from guichet.commands import add_programme_option
+
 HELP = "Envoyer les résultats (retenu, non retenu, liste d’attente) aux candidats décidés."
 DESCRIPTION = (
     "Prépare puis envoie, une seule fois par candidature, le courriel de résultat selon la "
@@ -37,11 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="montrer ce qui partirait (destinataire, décision) sans rien enregistrer ni envoyer",
     )
-    send.add_argument(
-        "--programme",
-        metavar="ID",
-        help="identifiant du programme (défaut : comme « guichet poll »)",
-    )
+    add_programme_option(send)
     send.set_defaults(func=run)
 
 

@@ -10,6 +10,8 @@ import sys
 import time
 from types import FrameType
 
+from guichet.commands import add_programme_option
+
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 HELP = "Lancer le service : relever les boîtes aux lettres à intervalle régulier jusqu'à l'arrêt."
 
@@ -26,10 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "une connexion gardée ouverte (IMAP IDLE) déclenche un relevé dès qu'un courriel "
         "arrive. Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.",
     )
-    parser.add_argument(
-        "--programme", metavar="ID", help="identifiant du programme (défaut : GUICHET_PROGRAMME, "
-        "sinon celui dont l'appel se clôt en dernier)"
-    )  # fmt: skip
+    add_programme_option(parser)
     parser.set_defaults(func=run)
 
 

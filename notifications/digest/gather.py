@@ -30,13 +30,13 @@ from notifications.digest.model import (
 )
 from notifications.plan import DIGEST
 from notifications.wording import missing_labels, one_line, status_label
+from triage.decisions import current_decisions
 from triage.models import (
     ERREUR,
     OUTBOX_ABANDONED,
     OUTBOX_SENT,
     Application,
     ApplicationVersion,
-    Decision,
     MailboxCheckpoint,
     Message,
     OutboxMail,
@@ -91,7 +91,7 @@ def gather_digest(
             .selectinload(Message.parsed)
         )
     ).all()
-    decisions = _latest_decisions(session, [a.id for a in applications])
+    decisions = current_decisions(session, programme.id)
     rows = sorted(
         (_row(a, programme, decisions.get(a.id)) for a in applications),
         key=lambda r: (_ORDER.get(r.status, 3), r.first_received, r.id),
@@ -110,19 +110,6 @@ def gather_digest(
         unchecked=tuple(_unchecked(session, programme)),
         decisions=_decisions_warning(programme, rows, today),
     )
-
-
-def _latest_decisions(session: Session, ids: list[int]) -> dict[int, str]:
-    latest: dict[int, str] = {}
-    if ids:
-        found = session.scalars(
-            select(Decision)
-            .where(Decision.application_id.in_(ids))
-            .order_by(Decision.created_at, Decision.id)
-        )
-        for decision in found:
-            latest[decision.application_id] = decision.decision
-    return latest
 
 
 def _row(application: Application, programme: Programme, decision: str | None) -> Row:
