@@ -56,6 +56,7 @@ from triage.models import (
     OUTBOX_SENT,
     TRAITE,
     Application,
+    Event,
     Message,
     OutboxMail,
 )
@@ -189,6 +190,20 @@ def record_for_application(
 def _note_cap(
     session: Session, app: Application, recipient: str, now: dt.datetime, programme: Programme
 ) -> None:
+    """An event for the coordinators, once per application and day (not every cycle)."""
+    local = now.astimezone(programme.zone)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    noted = session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(
+            Event.kind == "plafond_atteint",
+            Event.application_id == app.id,
+            Event.at >= midnight,
+        )
+    )
+    if noted:
+        return
     log_event(
         session,
         now,

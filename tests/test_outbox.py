@@ -17,7 +17,14 @@ from notifications.outbox import deliver, plan_and_record, retry_delay, writable
 from notifications.smtp import SendFailed
 from tests.mails import brussels
 from tests.stores import BLOSSOM, dossier_mail, file_mails
-from triage.models import OUTBOX_ABANDONED, OUTBOX_RECORDED, OUTBOX_SENT, Application, OutboxMail
+from triage.models import (
+    OUTBOX_ABANDONED,
+    OUTBOX_RECORDED,
+    OUTBOX_SENT,
+    Application,
+    Event,
+    OutboxMail,
+)
 from triage.store import Store, open_store
 
 MAILS = [
@@ -141,8 +148,15 @@ def test_the_daily_cap_holds_mails_to_one_address_until_the_next_day(
         assert len(session.scalars(select(Application)).all()) == cap + 1
     with store.sessions.begin() as session:
         assert len(plan_and_record(session, store.archive, BLOSSOM, NOW)) == cap
-    with store.sessions.begin() as session:
-        assert plan_and_record(session, store.archive, BLOSSOM, NOW + dt.timedelta(hours=2)) == []
+    for hours in (1, 2):
+        with store.sessions.begin() as session:
+            assert (
+                plan_and_record(session, store.archive, BLOSSOM, NOW + dt.timedelta(hours=hours))
+                == []
+            )
+    with store.sessions() as session:  # told once, not at every cycle
+        kinds = session.scalars(select(Event.kind).where(Event.kind == "plafond_atteint")).all()
+    assert len(kinds) == 1
     with store.sessions.begin() as session:
         assert (
             len(plan_and_record(session, store.archive, BLOSSOM, brussels(2026, 9, 4, 8, 0))) == 1
