@@ -381,3 +381,27 @@ def test_reminders_reach_incomplete_applicants_and_automatic_mail_gets_nothing(
     assert [s.split(" ")[0] for s in subjects] == ["Accusé", "Dossier", "Rappel"]
     assert "incomplet" in subjects[1].lower()
     assert {r.recipient for r in rows(world["store"])} == {world["applicant"]}  # not the robot
+
+
+def test_hostile_applicant_data_reaches_nobody_as_markup_or_headers(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    from tests.mails import build
+
+    name = "<script>alert(1)</script> Coop " + "très " * 400  # over 2,000 characters
+    raw = build(
+        sender=f"Mallory <{world['applicant']}>",
+        subject=f"Dossier de candidature – COOPCITY 2026 – {name}",
+        message_id="<hostile@example.org>",
+        files={"Statuts.pdf": b"%PDF-1.4 statuts", "<img src=x onerror=alert(1)>.pdf": b"%PDF-1.4"},
+    )
+    accounts.append("info", raw, brussels(2026, 9, 3, 9, 0))
+    poll(world, brussels(2026, 9, 3, 9, 2), checker)
+    notifier(world).run(brussels(2026, 9, 3, 9, 2))
+    [mail] = inbox(dovecot, world["applicant"])
+    assert len(mail.subject) <= 200 and "\n" not in mail.subject
+    assert set(mail.headers) >= {"from", "to", "subject", "in-reply-to"}
+    assert not {h for h in mail.headers if h.startswith(("bcc", "x-evil"))}
+    assert "<script>" not in mail.html and "<img" not in mail.html
+    assert "&lt;script&gt;" in mail.html and "&lt;img src=x" in mail.html
+    assert "Le dossier de candidature" in mail.text  # what is missing, still said
