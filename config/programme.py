@@ -81,6 +81,7 @@ class SectionSpec(_Strict):
     fields: tuple[FieldSpec, ...]
     max_lines: int | None = None  # default line limit for the section's text fields
     any_order: bool = False  # fields may be read in any order (tables with repeated labels)
+    column_prefix: str = ""  # heads its fields in the export ("B{n}. ": n, the field's rank)
 
 
 class FormSpec(_Strict):

@@ -53,19 +53,6 @@ SCORE_HEADER = "Moyenne autodiagnostic"  # only when the form has scores
 HEADER_LIMIT = 60  # characters of a question kept in its column's header
 LIST_SEPARATOR = " ; "
 
-# How a section's fields are headed, by section id ("{n}": the field's rank in its
-# section). A section not listed gets its labels alone; headers that still repeat get
-# « (1) », « (2) »… The form files have no section titles yet: these would belong there.
-SECTION_PREFIXES = {
-    "entreprise": "",
-    "referent": "Référent – ",
-    "connaissance": "",
-    "description": "B{n}. ",
-    "besoins": "Besoins {n}. ",
-    "disponibilite": "Disponibilité {n}. ",
-    "autodiagnostic": "E{n}. ",
-    "signature": "Signature – ",
-}
 DETAIL_SUFFIX = " : précisions"
 
 # Excel reads a cell starting with one of these as a formula (OWASP "CSV injection").
@@ -103,7 +90,7 @@ def field_headers(programme: Programme) -> list[tuple[FieldSpec, str]]:
     parents = {f.detail_key: f for f in programme.form.fields() if f.detail_key}
     heads: list[tuple[FieldSpec, str]] = []
     for section in programme.form.sections:
-        prefix = SECTION_PREFIXES.get(section.id, "")
+        prefix = section.column_prefix  # the programme file's, e.g. « B{n}. »
         for rank, spec in enumerate(section.fields, start=1):
             lead = prefix.format(n=rank)
             if spec.label:
