@@ -50,7 +50,7 @@ from triage.export import export_table, write_xlsx
 from triage.models import Application
 from triage.store import StoreSettings, open_store
 
-OUT = ROOT / "demo-out"
+OUT = Path(os.environ.get("GUICHET_DEMO_OUT") or ROOT / "demo-out")  # tests write elsewhere
 PROGRAMME = load_programme("blossom-2026")
 INFO, MANAGER = (m.address for m in PROGRAMME.mailboxes)
 console = Console(highlight=False)
@@ -129,7 +129,7 @@ def safe(text: str) -> str:
 
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir()
+    OUT.mkdir(parents=True)
     applicants = sorted({sender_of(raw) for _, _, raw in TIMELINE})
     users = dict.fromkeys([INFO, MANAGER, *applicants], "demo")
     with tempfile.TemporaryDirectory(prefix="guichet-demo-") as tmp:
