@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import io
 import statistics
-import time
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from guichet.cli import main
-from guichet.errors import EncryptedDocument, ScannedDocument, UnknownForm, UnreadableDocument, UnsupportedFormat
+from guichet.errors import (
+    EncryptedDocument,
+    ScannedDocument,
+    UnknownForm,
+    UnreadableDocument,
+    UnsupportedFormat,
+)
 from tests.samples import SAMPLES, truth_of
 from tests.wordml import docx_bytes, p
 

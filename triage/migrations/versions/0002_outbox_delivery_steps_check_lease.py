@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import triage.models  # noqa: F401 - the store's own column types
+import triage.models  # the store's own column types
 
 revision: str = "0002"
 down_revision: str | None = "0001"
