@@ -312,7 +312,7 @@ def due_ids(session: Session, now: dt.datetime, kinds: Iterable[str] | None = No
 
 
 # Test seam: called between the steps of a delivery with the step's name ("claimed",
-# "sent"); the fault-injection tests raise there to simulate a crash.
+# "sent"); the fault-injection tests kill the process there (SIGKILL).
 Step = Callable[[str, int], None]
 
 

@@ -5,6 +5,10 @@ inbox over IMAP; the Sent copy; SMTP down then back; crashes between the outbox 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ from ingest.mailbox import programme_mailboxes
 from ingest.poll import run_cycle
 from ingest.processing import Checker
 from notifications.jobs import Notifier, smtp_sender
-from notifications.outbox import SENDING_LEASE, deliver
+from notifications.outbox import SENDING_LEASE
 from tests.conftest import Accounts
 from tests.mails import brussels, with_trace
 from tests.servers import DovecotServer, SmtpRelay, free_port
@@ -34,11 +38,8 @@ from triage.models import (
 from triage.store import Store
 
 BLOSSOM = load_programme("blossom-2026")
+ROOT = Path(__file__).resolve().parent.parent
 VELO = "g03-mixed-labels-npar3"  # Vélo Solidaire, a complete form
-
-
-class Crash(BaseException):
-    """A worker dying between two steps (not an Exception: nothing catches it)."""
 
 
 def smtp_env(relay: SmtpRelay, port: int | None = None) -> dict[str, str]:
@@ -169,42 +170,70 @@ def test_smtp_down_then_back_delivers_once(
     assert len(inbox(dovecot, world["applicant"])) == 1
 
 
-def crash_at(name: str):
-    def step(step_name: str, outbox_id: int) -> None:
-        if step_name == name:
-            raise Crash(name)
+# A worker that records the mails due, then delivers them, and is killed (SIGKILL, no
+# cleanup of any kind) right after the step named on its command line.
+KILLED_WORKER = """
+import datetime as dt, os, signal, sys
+from config.programme import load_programme
+from notifications.jobs import smtp_sender
+from notifications.outbox import deliver, plan_and_record
+from triage.store import StoreSettings, open_store
 
-    return step
+target, now = sys.argv[1], dt.datetime.fromisoformat(sys.argv[2])
+
+def step(name, outbox_id):
+    if name == target:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+with open_store(StoreSettings.from_env(os.environ), migrate=False) as store:
+    with store.sessions.begin() as session:
+        plan_and_record(session, store.archive, load_programme("blossom-2026"), now)
+    step("recorded", 0)
+    deliver(store.sessions, store.archive, smtp_sender(os.environ), "info@coopcity.be", now,
+            step=step)
+"""
 
 
-def test_a_crash_between_recording_and_sending_still_sends_once(
-    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+def kill_worker_after(world: dict[str, Any], step: str, now: dt.datetime) -> None:
+    store: Store = world["store"]
+    env = {**os.environ, **world["env"], "GUICHET_DATABASE_URL": str(store.engine.url),
+           "GUICHET_DATA_DIR": str(store.archive.root.parent)}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", KILLED_WORKER, step, now.isoformat()],
+                          cwd=ROOT, env=env, check=False, timeout=120)  # fmt: skip
+    assert done.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("step", ["recorded", "claimed"])
+def test_a_worker_killed_between_recording_and_sending_still_sends_once(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker, step: str
 ) -> None:
     first_mail(world, accounts, ("statuts",))
     now = brussels(2026, 9, 3, 9, 2)
     poll(world, now, checker)
-    n = notifier(world)
-    with pytest.raises(Crash):  # recorded, claimed, then dead before SMTP
-        deliver_after_record(n, now, crash_at("claimed"))
+    kill_worker_after(world, step, now)
     [row] = rows(world["store"])
-    assert row.state == OUTBOX_SENDING and inbox(dovecot, world["applicant"]) == []
-
-    # The restarted worker leaves it while another might still be sending…
-    assert notifier(world).run(now + dt.timedelta(minutes=2)).delivery.sent == []
-    # …then sends it once the lease is over.
-    late = notifier(world).run(now + SENDING_LEASE + dt.timedelta(minutes=1))
-    assert late.delivery.sent == [row.id]
+    assert inbox(dovecot, world["applicant"]) == []
+    if step == "claimed":  # handed to this worker, who died before SMTP
+        assert row.state == OUTBOX_SENDING
+        # The restarted worker leaves it while another might still be sending…
+        assert notifier(world).run(now + dt.timedelta(minutes=2)).delivery.sent == []
+        now += SENDING_LEASE  # …then sends it once the lease is over.
+    else:
+        assert row.state == OUTBOX_RECORDED
+    again = notifier(world).run(now + dt.timedelta(minutes=1))
+    assert again.recorded == [] and again.delivery.sent == [row.id]
+    assert len(inbox(dovecot, world["applicant"])) == 1
+    assert notifier(world).run(now + dt.timedelta(hours=1)).delivery.sent == []
     assert len(inbox(dovecot, world["applicant"])) == 1
 
 
-def test_a_crash_between_sending_and_marking_is_resent_with_the_same_id_and_flagged(
+def test_a_worker_killed_between_sending_and_marking_resends_the_same_mail_flagged(
     world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
 ) -> None:
     first_mail(world, accounts, ("statuts",))
     now = brussels(2026, 9, 3, 9, 2)
     poll(world, now, checker)
-    with pytest.raises(Crash):
-        deliver_after_record(notifier(world), now, crash_at("sent"))
+    kill_worker_after(world, "sent", now)
     assert len(inbox(dovecot, world["applicant"])) == 1
     [row] = rows(world["store"])
     assert row.state == OUTBOX_SENDING
@@ -214,26 +243,15 @@ def test_a_crash_between_sending_and_marking_is_resent_with_the_same_id_and_flag
     received = inbox(dovecot, world["applicant"])
     # SMTP cannot say whether the first try went through: the mail goes again, as the
     # very same mail (one Message-ID), and the double is made visible.
-    assert len({m.headers["message-id"] for m in received}) == 1
+    assert len(received) == 2 and len({m.headers["message-id"] for m in received}) == 1
+    assert received[0].text == received[1].text and received[0].subject == received[1].subject
     [row] = rows(world["store"])
     assert row.state == OUTBOX_SENT and row.uncertain and row.attempts == 2
     with world["store"].sessions() as session:
-        assert (
-            session.scalar(
-                select(func.count()).select_from(Event).where(Event.kind == "envoi_incertain")
-            )
-            == 1
-        )
+        flagged = select(func.count()).select_from(Event).where(Event.kind == "envoi_incertain")
+        assert session.scalar(flagged) == 1
     # The Sent folder still gets a single copy.
     assert len(inbox(dovecot, accounts.users["info"], "Sent")) == 1
-
-
-def deliver_after_record(n: Notifier, now: dt.datetime, step: Any) -> None:
-    from notifications.outbox import plan_and_record
-
-    with n.store.sessions.begin() as session:
-        plan_and_record(session, n.store.archive, BLOSSOM, now)
-    deliver(n.store.sessions, n.store.archive, n.sender, n.envelope_from, now, step=step)
 
 
 def test_results_are_sent_once_and_a_dry_run_sends_nothing(
