@@ -8,8 +8,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from notifications.compose import Rendered
+from notifications.delivery import DeliveryReport
 from notifications.digest import build_digest, digest_key
-from notifications.outbox import DeliveryReport, record
+from notifications.outbox import record
 from notifications.plan import DIGEST
 from triage.export import export_table, xlsx_bytes
 

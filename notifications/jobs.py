@@ -26,7 +26,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.programme import Programme
 from guichet.errors import ConfigError, DeliveryError
 from ingest.scheduler import Hook
-from notifications.outbox import DeliveryReport, deliver, plan_and_record
+from notifications.delivery import DeliveryReport, deliver
+from notifications.outbox import plan_and_record
 from notifications.plan import reminder_moments
 from notifications.sent_folder import CopyReport, Opener, copy_sent
 from notifications.smtp import Sender, SmtpSender, SmtpSettings

@@ -1,36 +1,24 @@
-"""The outbox: every mail guichet sends is recorded, then sent, then marked sent.
+"""The outbox: every mail guichet sends is recorded before anything else.
 
     record     the mail is rendered, its bytes archived (0600) and a row added with a key
                unique to its event (``accuse:12:345``) and a Message-ID chosen now; a
                second recording of the same key is refused by the database
-    claim      one transaction turns ``enregistre`` into ``envoi`` (a conditional UPDATE:
-               of two workers, one wins); attempts + 1
-    send       the archived bytes go to SMTP: the same bytes and Message-ID on every try
-    mark       ``envoye`` with the time; or back to ``enregistre`` with a growing delay
-               when the server is down (4xx, unreachable), ``abandonne`` when it refuses
-               the address for good (5xx)
-    copy       a copy is appended to the sending mailbox's Sent folder, once: before a
-               retry, the folder is searched for the Message-ID
+    send       ``notifications.delivery``: claimed by one worker, handed to SMTP, marked
+    copy       ``notifications.sent_folder``: once in the sending mailbox's Sent folder
 
-A crash between record and claim, or claim and send, leaves a row the next run sends. A
-crash between send and mark leaves a row in ``envoi``: after ``SENDING_LEASE`` (longer
-than any SMTP attempt, so never while another worker is still sending) it is sent
-again with the same Message-ID and flagged ``uncertain``; the digest lists it as a
-possible double. SMTP offers no way to ask whether a mail went through, so this window
-(between the server's 250 and our commit) cannot be closed, only made visible.
+``plan_and_record`` records what ``notifications.plan`` says applicants are due, within
+the daily cap and never to robots or our own addresses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.orm import Session
 
 from config.programme import Programme
 from guichet.errors import DeliveryError
@@ -48,12 +36,8 @@ from notifications.plan import (
     covered_by,
     due_mails,
 )
-from notifications.smtp import Sender, SendFailed
 from triage.models import (
-    OUTBOX_ABANDONED,
     OUTBOX_RECORDED,
-    OUTBOX_SENDING,
-    OUTBOX_SENT,
     TRAITE,
     Application,
     Event,
@@ -62,8 +46,6 @@ from triage.models import (
 )
 from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
 
-SENDING_LEASE = dt.timedelta(minutes=10)
-RETRY_MAX = dt.timedelta(hours=1)
 CANDIDATURES = (COMPLET, INCOMPLET, HORS_DELAI)
 UNCAPPED = (RESULTAT, DIGEST)
 # Addresses never written to: our own, and robots (their mails never make applications,
@@ -71,11 +53,6 @@ UNCAPPED = (RESULTAT, DIGEST)
 _ROBOTS = ("noreply", "no-reply", "no_reply", "donotreply", "mailer-daemon", "postmaster")
 
 log = logging.getLogger("guichet.outbox")
-
-
-def retry_delay(attempts: int) -> dt.timedelta:
-    """1, 2, 4… minutes after each failed attempt, at most an hour."""
-    return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), RETRY_MAX)
 
 
 def sender_name(programme: Programme) -> str:
@@ -280,178 +257,3 @@ def record(
         outbox_id=row.id,
     )
     return row
-
-
-# --- sending ------------------------------------------------------------------------------
-
-
-@dataclass
-class DeliveryReport:
-    sent: list[int] = field(default_factory=list)
-    postponed: list[int] = field(default_factory=list)
-    abandoned: list[int] = field(default_factory=list)
-    uncertain: list[int] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
-def _due_filter(now: dt.datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            OutboxMail.state == OUTBOX_RECORDED,
-            or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
-        ),
-        and_(OutboxMail.state == OUTBOX_SENDING, OutboxMail.sending_at < now - SENDING_LEASE),
-    )
-
-
-def due_ids(session: Session, now: dt.datetime, kinds: Iterable[str] | None = None) -> list[int]:
-    query = select(OutboxMail.id).where(_due_filter(now)).order_by(OutboxMail.id)
-    if kinds is not None:
-        query = query.where(OutboxMail.kind.in_(list(kinds)))
-    return list(session.scalars(query))
-
-
-# Test seam: called between the steps of a delivery with the step's name ("claimed",
-# "sent"); the fault-injection tests kill the process there (SIGKILL).
-Step = Callable[[str, int], None]
-
-
-def _no_step(step: str, outbox_id: int) -> None:
-    pass
-
-
-def deliver(
-    sessions: sessionmaker[Session],
-    archive: RawArchive,
-    sender: Sender,
-    envelope_from: str,
-    now: dt.datetime,
-    *,
-    kinds: Iterable[str] | None = None,
-    step: Step = _no_step,
-) -> DeliveryReport:
-    """Send every due mail, oldest first, from ``envelope_from`` (the programme's sending
-    address); stops at the first sign the server is down."""
-    report = DeliveryReport()
-    with sessions.begin() as session:
-        ids = due_ids(session, now, kinds)
-    for outbox_id in ids:
-        claimed = _claim(sessions, outbox_id, now)
-        if claimed is None:
-            continue
-        recipient, sha, was_uncertain = claimed
-        if was_uncertain:
-            report.uncertain.append(outbox_id)
-        step("claimed", outbox_id)
-        try:
-            sender.send(envelope_from, [recipient], archive.read(sha))
-        except SendFailed as e:
-            _failed(sessions, outbox_id, e, now, report)
-            if e.temporary:
-                break  # the server is down or busy: the others wait for the next run
-            continue
-        step("sent", outbox_id)
-        with sessions.begin() as session:
-            session.execute(
-                update(OutboxMail)
-                .where(OutboxMail.id == outbox_id)
-                .values(state=OUTBOX_SENT, sent_at=now, last_error=None, next_attempt_at=None)
-                .execution_options(synchronize_session=False)
-            )
-            row = session.get(OutboxMail, outbox_id)
-            log_event(
-                session,
-                now,
-                "courriel_envoye",
-                f"Courriel « {row.kind} » envoyé : {row.subject}",
-                application_id=row.application_id,
-                outbox_id=row.id,
-            )
-        report.sent.append(outbox_id)
-    return report
-
-
-def _claim(
-    sessions: sessionmaker[Session], outbox_id: int, now: dt.datetime
-) -> tuple[str, str, bool] | None:
-    """Take the mail for this worker: (recipient, archived bytes, sent before?) or None.
-
-    Each step writes before it reads: on SQLite a transaction that read first cannot
-    write once another process wrote meanwhile."""
-    claimed = {
-        "state": OUTBOX_SENDING,
-        "sending_at": now,
-        "attempts": OutboxMail.attempts + 1,
-    }
-    with sessions.begin() as session:
-        # An attempt whose outcome is unknown (a crash after SMTP), its lease over: again.
-        again = session.execute(
-            update(OutboxMail)
-            .where(
-                OutboxMail.id == outbox_id,
-                OutboxMail.state == OUTBOX_SENDING,
-                OutboxMail.sending_at < now - SENDING_LEASE,
-            )
-            .values(uncertain=True, **claimed)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not again:
-            fresh = session.execute(
-                update(OutboxMail)
-                .where(
-                    OutboxMail.id == outbox_id,
-                    OutboxMail.state == OUTBOX_RECORDED,
-                    or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
-                )
-                .values(**claimed)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if not fresh:
-                return None  # another worker has it, or it is not due
-        row = session.get(OutboxMail, outbox_id)
-        if again:
-            log_event(
-                session,
-                now,
-                "envoi_incertain",
-                f"Courriel « {row.kind} » ({row.subject}) : l’envoi précédent a été interrompu "
-                "sans confirmation ; renvoyé avec le même identifiant, doublon possible.",
-                application_id=row.application_id,
-                outbox_id=row.id,
-            )
-        return row.recipient, row.raw_sha256 or "", bool(again)
-
-
-def _failed(
-    sessions: sessionmaker[Session],
-    outbox_id: int,
-    error: SendFailed,
-    now: dt.datetime,
-    report: DeliveryReport,
-) -> None:
-    with sessions.begin() as session:
-        session.execute(  # written first (see _claim), completed below
-            update(OutboxMail)
-            .where(OutboxMail.id == outbox_id)
-            .values(last_error=error.message)
-            .execution_options(synchronize_session=False)
-        )
-        row = session.get(OutboxMail, outbox_id)
-        if error.temporary:
-            row.state = OUTBOX_RECORDED
-            row.next_attempt_at = now + retry_delay(row.attempts)
-            report.postponed.append(outbox_id)
-            kind, detail = "envoi_reporte", f"nouvel essai à {row.next_attempt_at:%H:%M} UTC"
-        else:
-            row.state = OUTBOX_ABANDONED
-            report.abandoned.append(outbox_id)
-            kind, detail = "envoi_abandonne", "abandonné"
-        report.errors.append(error.message)
-        log_event(
-            session,
-            now,
-            kind,
-            f"Courriel « {row.kind} » ({row.subject}) : {error.message} ; {detail}.",
-            application_id=row.application_id,
-            outbox_id=row.id,
-        )

@@ -135,7 +135,7 @@ def _copy_one(
     outbox_id: int,
     now: dt.datetime,
 ) -> None:
-    with sessions.begin() as session:  # write first (see outbox._claim)
+    with sessions.begin() as session:  # write first (see delivery._claim)
         session.execute(
             update(OutboxMail)
             .where(OutboxMail.id == outbox_id)

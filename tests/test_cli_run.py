@@ -72,6 +72,9 @@ def test_run_polls_until_stopped(accounts: Accounts, tmp_path: Path, signum: int
         accounts.append("info", build(), brussels(2026, 9, 13, 11, 0))
         wait_until(lambda: messages(data / "guichet.sqlite3") == 1, 60, "mail recorded", log)
         wait_until(lambda: "1 nouveau courriel" in log.read_text(), 30, "cycle logged", log)
+        wait_until(
+            lambda: "courriels : 1 préparé(s)" in log.read_text(), 30, "answer recorded", log
+        )
         worker.send_signal(signum)
         assert worker.wait(30) == 0
     finally:

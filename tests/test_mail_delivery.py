@@ -20,8 +20,8 @@ from config.programme import load_programme
 from ingest.mailbox import programme_mailboxes
 from ingest.poll import run_cycle
 from ingest.processing import Checker
+from notifications.delivery import SENDING_LEASE
 from notifications.jobs import Notifier, smtp_sender
-from notifications.outbox import SENDING_LEASE
 from tests.conftest import Accounts
 from tests.mails import brussels, with_trace
 from tests.servers import DovecotServer, SmtpRelay, free_port
@@ -176,7 +176,8 @@ KILLED_WORKER = """
 import datetime as dt, os, signal, sys
 from config.programme import load_programme
 from notifications.jobs import smtp_sender
-from notifications.outbox import deliver, plan_and_record
+from notifications.delivery import deliver
+from notifications.outbox import plan_and_record
 from triage.store import StoreSettings, open_store
 
 target, now = sys.argv[1], dt.datetime.fromisoformat(sys.argv[2])

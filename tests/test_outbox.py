@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from ingest.processing import Checker
+from notifications.delivery import deliver, retry_delay
 from notifications.jobs import hooks
-from notifications.outbox import deliver, plan_and_record, retry_delay, writable
+from notifications.outbox import plan_and_record, writable
 from notifications.smtp import SendFailed
 from tests.mails import brussels
 from tests.stores import BLOSSOM, dossier_mail, file_mails
