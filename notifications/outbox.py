@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from config.programme import Programme
 from guichet.errors import DeliveryError
@@ -111,6 +111,7 @@ def plan_and_record(
     apps = session.scalars(
         select(Application)
         .where(Application.programme_id == programme.id, Application.status.in_(CANDIDATURES))
+        .options(selectinload(Application.messages))  # one query, not one per application
         .order_by(Application.id)
     ).all()
     rows_by_app: dict[int, list[OutboxMail]] = {}
