@@ -31,6 +31,10 @@ from notifications.smtp import Sender, SendFailed
 from triage.models import OUTBOX_ABANDONED, OUTBOX_RECORDED, OUTBOX_SENDING, OUTBOX_SENT, OutboxMail
 
 SENDING_LEASE = dt.timedelta(minutes=10)
+# A follow-up or reminder that could not leave within a day (SMTP down) is dropped: sent
+# later it would chase a deadline that moved on (the digest lists it as abandoned).
+CHASER_SHELF_LIFE = dt.timedelta(days=1)
+CHASERS = ("relance", "rappel")
 RETRY_MAX = dt.timedelta(hours=1)
 
 
@@ -45,6 +49,7 @@ class DeliveryReport:
     postponed: list[int] = field(default_factory=list)
     abandoned: list[int] = field(default_factory=list)
     uncertain: list[int] = field(default_factory=list)
+    expired: int = 0  # follow-ups and reminders dropped, too late to send
     errors: list[str] = field(default_factory=list)
 
 
@@ -88,6 +93,7 @@ def deliver(
     address); stops at the first sign the server is down."""
     report = DeliveryReport()
     with sessions.begin() as session:
+        report.expired = _drop_stale_chasers(session, now)
         ids = due_ids(session, now, kinds)
     for outbox_id in ids:
         claimed = _claim(sessions, outbox_id, now)
@@ -123,6 +129,27 @@ def deliver(
             )
         report.sent.append(outbox_id)
     return report
+
+
+def _drop_stale_chasers(session: Session, now: dt.datetime) -> int:
+    dropped = session.execute(  # a write first (see _claim)
+        update(OutboxMail)
+        .where(
+            OutboxMail.state == OUTBOX_RECORDED,
+            OutboxMail.kind.in_(CHASERS),
+            OutboxMail.created_at < now - CHASER_SHELF_LIFE,
+        )
+        .values(state=OUTBOX_ABANDONED, last_error="périmé : pas envoyé dans la journée")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if dropped:
+        log_event(
+            session,
+            now,
+            "envoi_abandonne",
+            f"{dropped} relance(s) ou rappel(s) non envoyé(s) dans la journée : abandonné(s).",
+        )
+    return dropped
 
 
 def _claim(

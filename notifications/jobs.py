@@ -8,8 +8,8 @@
     point-final      the deadline-day digest, ``final_delay_minutes`` after the deadline
 
 Every run reads the clock once (the worker passes ``now``) and opens its own sessions.
-Without ``GUICHET_SMTP_HOST`` mails are recorded but wait in the outbox, and each run
-says so in the log (once per run, no address).
+Without ``GUICHET_SMTP_HOST`` nothing is planned or sent, and each run says so in the log
+(counts only, no address); once SMTP is configured, mails not answered yet are.
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ class Notifier:
     env: Mapping[str, str]
     sender: Sender | None
     opener: Opener | None = None
-    reports: list[OutgoingReport] = field(default_factory=list)
 
     @property
     def envelope_from(self) -> str:
@@ -66,14 +65,18 @@ class Notifier:
         return mailbox.address
 
     def run(self, now: dt.datetime) -> OutgoingReport:
-        """Record what is due to applicants, then send and copy everything waiting."""
+        """Record what is due to applicants, then send and copy everything waiting.
+
+        Without SMTP nothing is planned either: once it is configured, the mails not yet
+        answered get their answer, and reminders whose moment has passed are not sent late."""
+        if self.sender is None:
+            return OutgoingReport()
         with self.store.sessions.begin() as session:
             recorded = [
                 row.id for row in plan_and_record(session, self.store.archive, self.programme, now)
             ]
         report = OutgoingReport(recorded=recorded)
         report.delivery, report.copies = self.flush(now)
-        self.reports.append(report)
         return report
 
     def flush(
@@ -116,11 +119,27 @@ def outgoing_line(report: OutgoingReport, sending: bool) -> str:
             parts.append(f"{len(d.abandoned)} abandonné(s)")
         if d.uncertain:
             parts.append(f"{len(d.uncertain)} renvoyé(s) après interruption")
+        if d.expired:
+            parts.append(f"{d.expired} relance(s) ou rappel(s) périmé(s)")
         if report.copies.copied:
             parts.append(f"{len(report.copies.copied)} copié(s) dans « Envoyés »")
     else:
-        parts.append("envoi désactivé (GUICHET_SMTP_HOST non défini)")
+        parts = ["envoi désactivé (GUICHET_SMTP_HOST non défini), rien n’est préparé"]
     return "courriels : " + ", ".join(parts)
+
+
+def _digest(notifier: Notifier, at: dt.datetime, *, final: bool) -> None:
+    from notifications.digest_mail import send_digest  # the digest needs the export
+
+    what = "point de clôture" if final else "point quotidien"
+    if notifier.sender is None:
+        log.warning("%s non envoyé : GUICHET_SMTP_HOST non défini", what)
+        return
+    delivery = send_digest(notifier, at, final=final)
+    if delivery.sent:
+        log.info("%s envoyé à %d destinataire(s)", what, len(delivery.sent))
+    elif delivery.postponed:
+        log.warning("%s reporté : serveur d’envoi indisponible", what)
 
 
 def hooks(notifier: Notifier, poll_every: dt.timedelta, now: dt.datetime) -> list[Hook]:
@@ -153,12 +172,10 @@ def hooks(notifier: Notifier, poll_every: dt.timedelta, now: dt.datetime) -> lis
             found.append(
                 Hook(f"rappel-J-{days_before}", DateTrigger(run_date=moment), courriels, 6 * 3600)
             )
-    from notifications.digest_mail import send_digest  # the digest needs the export
-
     digest_at = programme.notifications.digest.at
 
     def daily(store: Store, programme: Programme, at: dt.datetime) -> None:
-        send_digest(notifier, at, final=False)
+        _digest(notifier, at, final=False)
 
     found.append(
         Hook(
@@ -176,7 +193,7 @@ def hooks(notifier: Notifier, poll_every: dt.timedelta, now: dt.datetime) -> lis
         if final_at > now:
 
             def final(store: Store, programme: Programme, at: dt.datetime) -> None:
-                send_digest(notifier, at, final=True)
+                _digest(notifier, at, final=True)
 
             found.append(Hook(FINAL_DIGEST_JOB, DateTrigger(run_date=final_at), final, 24 * 3600))
     return found

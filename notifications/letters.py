@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any
 
 import phonenumbers
-from sqlalchemy.orm import Session
 
 from config.programme import Programme
 from notifications.wording import day, decision_label, missing_labels, one_line, when
@@ -115,7 +114,6 @@ def received_files(application: Application, programme: Programme) -> list[dict[
 
 
 def applicant_context(
-    session: Session,
     application: Application,
     programme: Programme,
     now: dt.datetime,

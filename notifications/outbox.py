@@ -147,7 +147,7 @@ def record_for_application(
         _note_cap(session, app, recipient, now, programme)
         return None
     answered = session.get(Message, due.answers) if due.answers else None
-    context = applicant_context(session, app, programme, now, answered, decision)
+    context = applicant_context(app, programme, now, answered, decision)
     rendered = render(due.kind, context)
     version = app.current_version
     return record(

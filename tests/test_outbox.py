@@ -172,3 +172,27 @@ def test_the_worker_jobs_follow_the_calendar() -> None:
     assert before == {"courriels", "rappel-J-2", "rappel-J-0", "point-quotidien", "point-final"}
     after = {h.id for h in hooks(notifier, dt.timedelta(minutes=2), brussels(2026, 9, 20, 9, 0))}
     assert after == {"courriels", "point-quotidien"}
+
+
+def test_a_reminder_that_could_not_leave_within_a_day_is_dropped(filed: Store) -> None:
+    reminder_morning = brussels(2026, 9, 12, 8, 1)
+    with filed.sessions.begin() as session:
+        plan_and_record(session, filed.archive, BLOSSOM, NOW)  # the acknowledgements
+    deliver(filed.sessions, filed.archive, Recording(), "info@coopcity.be", NOW)
+    with filed.sessions.begin() as session:
+        reminders = plan_and_record(session, filed.archive, BLOSSOM, reminder_morning)
+        assert reminders and {r.kind for r in reminders} == {"rappel"}
+    down = Recording(SendFailed("down", temporary=True))
+    deliver(filed.sessions, filed.archive, down, "info@coopcity.be", reminder_morning)
+    late = Recording()
+    report = deliver(filed.sessions, filed.archive, late, "info@coopcity.be",
+                     reminder_morning + dt.timedelta(days=1, minutes=1))  # fmt: skip
+    assert report.expired == len(reminders) and late.sent == []
+    assert {r.state for r in rows(filed) if r.kind == "rappel"} == {OUTBOX_ABANDONED}
+
+
+def test_without_smtp_nothing_is_planned(filed: Store) -> None:
+    from notifications.jobs import Notifier
+
+    report = Notifier(filed, BLOSSOM, {}, None).run(NOW)
+    assert report.recorded == [] and rows(filed) == []

@@ -95,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
             )
             if sender is None:
                 log.warning(
-                    "envoi désactivé (GUICHET_SMTP_HOST non défini) : les courriels aux "
-                    "candidats et le point quotidien attendent dans la file d’envoi"
+                    "envoi désactivé (GUICHET_SMTP_HOST non défini) : ni courriel aux "
+                    "candidats ni point quotidien"
                 )
             scheduler.start()  # blocks until shutdown
         finally:
