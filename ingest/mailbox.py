@@ -31,21 +31,17 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol, Self
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 
+from config.environment import EnvSettings
 from config.programme import MailboxSpec
 from guichet.errors import ConfigError, MailboxError
 
 ENV_PREFIX = "GUICHET_IMAP_"
-SECURITIES = ("ssl", "starttls", "plain")
 DEFAULT_TIMEOUT = 60.0
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
-_YES = ("1", "true", "yes", "oui")
-_NO = ("0", "false", "no", "non")
 
 
 @dataclass(frozen=True)
@@ -80,50 +76,23 @@ def env_name(mailbox_id: str, key: str) -> str:
 
 def settings_from_env(spec: MailboxSpec, env: Mapping[str, str]) -> MailboxSettings:
     """The settings of one mailbox; a missing or wrong one is a ``ConfigError`` naming it."""
-
-    def get(key: str) -> str | None:
-        value = env.get(env_name(spec.id, key))
-        return value.strip() if value and value.strip() else None
-
-    host = get("HOST")
+    found = EnvSettings(env, lambda key: env_name(spec.id, key))
+    host = found.get("HOST")
     if host is None:
         raise ConfigError(f"boîte « {spec.id} » : {env_name(spec.id, 'HOST')} n'est pas défini")
-    security = (get("SECURITY") or "ssl").lower()
-    if security not in SECURITIES:
-        raise ConfigError(
-            f"{env_name(spec.id, 'SECURITY')} : « {security} » inconnu "
-            f"(attendu : {', '.join(SECURITIES)})"
-        )
-    if security == "plain" and host not in _LOOPBACK:
-        raise ConfigError(
-            f"{env_name(spec.id, 'SECURITY')}=plain n'est permis que vers la machine locale"
-        )
-    port_text = get("PORT")
-    try:
-        port = int(port_text) if port_text else (993 if security == "ssl" else 143)
-    except ValueError as e:
-        raise ConfigError(f"{env_name(spec.id, 'PORT')} : « {port_text} » n'est pas un port") from e
-
-    def flag(key: str, default: bool) -> bool:
-        text = (get(key) or "").lower()
-        if not text:
-            return default
-        if text not in _YES + _NO:
-            raise ConfigError(f"{env_name(spec.id, key)} : 1 ou 0 attendu")
-        return text in _YES
-
+    security = found.security(host)
     return MailboxSettings(
         id=spec.id,
         address=spec.address,
         host=host,
-        port=port,
-        user=get("USER") or spec.address,
-        password=_password(spec.id, get("PASSWORD"), get("PASSWORD_FILE")),
+        port=found.port(993 if security == "ssl" else 143),
+        user=found.get("USER") or spec.address,
+        password=found.secret(f"boîte « {spec.id} » : "),
         security=security,
-        folder=get("FOLDER") or "INBOX",
-        cafile=get("CAFILE"),
-        verify=flag("TLS_VERIFY", True),
-        idle=flag("IDLE", False),
+        folder=found.get("FOLDER") or "INBOX",
+        cafile=found.get("CAFILE"),
+        verify=found.flag("TLS_VERIFY", True),
+        idle=found.flag("IDLE", False),
     )
 
 
@@ -147,22 +116,6 @@ def programme_mailboxes(
         except ConfigError as e:
             found.append(UnconfiguredMailbox(spec.id, spec.address, e.message))
     return found
-
-
-def _password(mailbox_id: str, value: str | None, file: str | None) -> str:
-    if value is not None:
-        return value
-    if file is None:
-        raise ConfigError(
-            f"boîte « {mailbox_id} » : définir {env_name(mailbox_id, 'PASSWORD')} "
-            f"ou {env_name(mailbox_id, 'PASSWORD_FILE')}"
-        )
-    try:
-        return Path(file).read_text(encoding="utf-8").strip("\r\n")
-    except OSError as e:
-        raise ConfigError(
-            f"{env_name(mailbox_id, 'PASSWORD_FILE')} : fichier illisible ({e.strerror})"
-        ) from e
 
 
 def tls_context(settings: MailboxSettings) -> ssl.SSLContext:

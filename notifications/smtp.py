@@ -21,17 +21,13 @@ import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
+from config.environment import EnvSettings
 from guichet.errors import ConfigError, DeliveryError
 
 ENV_PREFIX = "GUICHET_SMTP_"
-SECURITIES = ("ssl", "starttls", "plain")
 _DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "plain": 25}
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
-_TRUE = ("1", "true", "yes", "oui")
-_FALSE = ("0", "false", "no", "non")
 
 
 class SendFailed(DeliveryError):
@@ -55,54 +51,25 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
-        def get(key: str) -> str | None:
-            value = env.get(ENV_PREFIX + key)
-            return value.strip() if value and value.strip() else None
-
-        host = get("HOST")
+        found = EnvSettings(env, lambda key: ENV_PREFIX + key)
+        host = found.get("HOST")
         if host is None:
             raise ConfigError(f"{ENV_PREFIX}HOST n'est pas défini : aucun courriel ne peut partir")
-        security = (get("SECURITY") or "ssl").lower()
-        if security not in SECURITIES:
-            raise ConfigError(
-                f"{ENV_PREFIX}SECURITY : « {security} » inconnu (attendu : {', '.join(SECURITIES)})"
-            )
-        if security == "plain" and host not in _LOOPBACK:
-            raise ConfigError(f"{ENV_PREFIX}SECURITY=plain n'est permis que vers la machine locale")
-        port_text = get("PORT")
-        try:
-            port = int(port_text) if port_text else _DEFAULT_PORTS[security]
-        except ValueError as e:
-            raise ConfigError(f"{ENV_PREFIX}PORT : « {port_text} » n'est pas un port") from e
-        verify = (get("TLS_VERIFY") or "1").lower()
-        if verify not in _TRUE + _FALSE:
-            raise ConfigError(f"{ENV_PREFIX}TLS_VERIFY : 1 ou 0 attendu")
-        user = get("USER")
-        password = get("PASSWORD")
-        if user and password is None:
-            password = _read_secret(get("PASSWORD_FILE"))
+        security = found.security(host)
+        user = found.get("USER")
         return cls(
             host=host,
-            port=port,
+            port=found.port(_DEFAULT_PORTS[security]),
             security=security,
             user=user,
-            password=password,
-            cafile=get("CAFILE"),
-            verify=verify in _TRUE,
+            password=found.secret("") if user else None,
+            cafile=found.get("CAFILE"),
+            verify=found.flag("TLS_VERIFY", True),
         )
 
     @property
     def label(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-def _read_secret(path: str | None) -> str:
-    if path is None:
-        raise ConfigError(f"définir {ENV_PREFIX}PASSWORD ou {ENV_PREFIX}PASSWORD_FILE")
-    try:
-        return Path(path).read_text(encoding="utf-8").strip("\r\n")
-    except OSError as e:
-        raise ConfigError(f"{ENV_PREFIX}PASSWORD_FILE : fichier illisible ({e.strerror})") from e
 
 
 class Sender(Protocol):
