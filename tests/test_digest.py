@@ -543,3 +543,16 @@ def test_rendered_store_digest(session: Session) -> None:
     assert rendered.html.count("<tr data-application=") == 11
     assert "Bois &amp; Récup" in rendered.html and "Bois & Récup" in rendered.text
     assert plain(rendered.subject).endswith(" : 11 candidatures, 5 complètes")
+
+
+def test_an_application_no_mail_can_reach_is_pointed_out(session: Session) -> None:
+    assert gather_digest(session, BLOSSOM, CALLS).unreachable == ()
+    target = _applications(session)[0]
+    target.reply_to = "noreply@exemple.org"
+    session.flush()
+    digest = gather_digest(session, BLOSSOM, CALLS)
+    assert len(digest.unreachable) == 1 and digest.alerts
+    assert "noreply@exemple.org" in digest.unreachable[0]
+    rendered = render_digest(digest, BLOSSOM)
+    assert "aucun courriel ne lui part" in plain(rendered.text)
+    assert "noreply@exemple.org" in rendered.html

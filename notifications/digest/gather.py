@@ -28,6 +28,7 @@ from notifications.digest.model import (
     phone,
     plural,
 )
+from notifications.outbox import writable
 from notifications.plan import DIGEST
 from notifications.wording import missing_labels, one_line, status_label
 from triage.decisions import current_decisions
@@ -108,6 +109,12 @@ def gather_digest(
         mailboxes=tuple(_mailboxes(session, programme, now)),
         outbox=tuple(_outbox(session, programme)),
         unchecked=tuple(_unchecked(session, programme)),
+        unreachable=tuple(
+            f"{_name(a)} : adresse de réponse inutilisable ({one_line(a.reply_to, 80) or 'aucune'}),"
+            " aucun courriel ne lui part"
+            for a in applications
+            if a.status in IN_TIME + (HORS_DELAI,) and not writable(a.reply_to, programme)
+        ),
         decisions=_decisions_warning(programme, rows, today),
     )
 

@@ -190,6 +190,7 @@ class DigestData:
     outbox: tuple[OutboxProblem, ...]
     unchecked: tuple[str, ...]  # mails the check failed on, one line each
     decisions: DecisionsWarning | None
+    unreachable: tuple[str, ...] = ()  # applications no mail can be sent to, one line each
 
     @property
     def failing_mailboxes(self) -> tuple[MailboxHealth, ...]:
@@ -197,7 +198,13 @@ class DigestData:
 
     @property
     def alerts(self) -> bool:
-        return bool(self.failing_mailboxes or self.outbox or self.unchecked or self.decisions)
+        return bool(
+            self.failing_mailboxes
+            or self.outbox
+            or self.unchecked
+            or self.decisions
+            or self.unreachable
+        )
 
 
 @dataclass(frozen=True)
