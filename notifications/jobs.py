@@ -29,7 +29,8 @@ from ingest.scheduler import Hook
 from notifications.delivery import DeliveryReport, deliver
 from notifications.outbox import plan_and_record
 from notifications.plan import reminder_moments
-from notifications.sent_folder import CopyReport, Opener, copy_sent
+from notifications.sent_folder import CopyReport, copy_sent
+from notifications.smtp import ENV_PREFIX as SMTP_ENV_PREFIX
 from notifications.smtp import Sender, SmtpSender, SmtpSettings
 from triage.store import Store
 
@@ -42,7 +43,7 @@ FINAL_DIGEST_JOB = "point-final"
 
 def smtp_sender(env: Mapping[str, str]) -> Sender | None:
     """The SMTP sender the environment describes, or None when none is configured."""
-    if not (env.get("GUICHET_SMTP_HOST") or "").strip():
+    if not (env.get(SMTP_ENV_PREFIX + "HOST") or "").strip():
         return None
     return SmtpSender(SmtpSettings.from_env(env))
 
@@ -55,7 +56,6 @@ class Notifier:
     programme: Programme
     env: Mapping[str, str]
     sender: Sender | None
-    opener: Opener | None = None
 
     @property
     def envelope_from(self) -> str:
@@ -93,10 +93,7 @@ class Notifier:
             now,
             kinds=kinds,
         )
-        kwargs = {"opener": self.opener} if self.opener else {}
-        copies = copy_sent(
-            self.store.sessions, self.store.archive, self.programme, self.env, now, **kwargs
-        )
+        copies = copy_sent(self.store.sessions, self.store.archive, self.programme, self.env, now)
         return delivery, copies
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import phonenumbers
-
 from config.programme import Programme
+from notifications.people import phone, referent
 from notifications.wording import day, decision_label, missing_labels, one_line, when
 from triage.models import Application, Message
 from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
@@ -27,24 +26,7 @@ SUMMARY_FIELDS = {
     "entreprise.adresse": "Adresse",
     "entreprise.date_creation": "Date de création",
 }
-REFERENT = ("referent.prenom", "referent.nom")
 ROLE_WORDS = {"dossier": "dossier de candidature", "autre": "pièce non reconnue"}
-
-
-def phone(value: str | None) -> str:
-    """« 0496 24 65 66 » for a Belgian number, international format otherwise."""
-    if not value:
-        return ""
-    try:
-        number = phonenumbers.parse(value, "BE")
-    except phonenumbers.NumberParseException:
-        return one_line(value, 40)
-    style = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if number.country_code == 32
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(number, style)
 
 
 def _value(value: Any, programme: Programme, key: str) -> str:
@@ -71,13 +53,13 @@ def understood(application: Application, programme: Programme) -> list[tuple[str
             rows.append(
                 (programme.form.field(key).label or key, _value(fields[key], programme, key))
             )
-    person = " ".join(str(fields[k]) for k in REFERENT if fields.get(k))
-    if person:
-        contact = [one_line(person, 120)]
-        if fields.get("referent.telephone"):
-            contact.append(phone(fields["referent.telephone"]))
-        if fields.get("referent.email"):
-            contact.append(one_line(str(fields["referent.email"]), 120))
+    person = referent(programme, fields)
+    if person.name:
+        contact = [person.name]
+        if person.phone:
+            contact.append(person.phone.display)
+        if person.email:
+            contact.append(person.email)
         rows.append(("Personne référente", ", ".join(contact)))
     for prefix, label, unit in (
         ("description.", "Description du projet", "réponses"),
@@ -111,6 +93,11 @@ def received_files(application: Application, programme: Programme) -> list[dict[
                 }
             )
     return files
+
+
+def _phone(number: str | None) -> str:
+    found = phone(number) if number else None
+    return found.display if found else ""
 
 
 def applicant_context(
@@ -148,7 +135,7 @@ def applicant_context(
         "results_day": day(programme.results_date) if programme.results_date else "",
         "manager": manager.name if manager else "",
         "manager_email": manager.email if manager else "",
-        "manager_phone": phone(manager.phone) if manager and manager.phone else "",
+        "manager_phone": _phone(manager.phone if manager else None),
         "decision": decision,
         "decision_label": decision_label(decision),
     }

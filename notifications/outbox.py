@@ -24,7 +24,14 @@ from config.programme import Programme
 from guichet.errors import DeliveryError
 from ingest.archive import RawArchive
 from ingest.intake import log_event
-from notifications.compose import AUTO_GENERATED, Rendered, build_mail, new_message_id, render
+from notifications.compose import (
+    AUTO_GENERATED,
+    AUTO_REPLIED,
+    Rendered,
+    build_mail,
+    new_message_id,
+    render,
+)
 from notifications.letters import applicant_context
 from notifications.plan import (
     ANSWERS,
@@ -224,7 +231,7 @@ def record(
         date=now,
         in_reply_to=answered.rfc_message_id if answered is not None else None,
         references=list(answered.references or []) if answered is not None else [],
-        auto_submitted=AUTO_GENERATED if kind == DIGEST else "auto-replied",
+        auto_submitted=AUTO_GENERATED if kind == DIGEST else AUTO_REPLIED,
         attachments=attachments,
     )
     row = OutboxMail(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import imaplib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -21,7 +21,7 @@ from config.programme import Programme
 from guichet.errors import ConfigError, MailboxError
 from ingest.archive import RawArchive
 from ingest.intake import log_event
-from ingest.mailbox import ImapSession, MailboxSettings, env_name, settings_from_env
+from ingest.mailbox import ImapSession, env_name, settings_from_env
 from triage.models import OUTBOX_SENT, OutboxMail
 
 DEFAULT_SENT_FOLDER = "Sent"
@@ -72,20 +72,12 @@ class SentFolder:
             raise MailboxError(f"APPEND refusé dans « {self.folder} » ({data!r:.200})")
 
 
-Opener = Callable[[MailboxSettings], ImapSession]
-
-
-def _open(settings: MailboxSettings) -> ImapSession:
-    return ImapSession(settings).open()
-
-
 def copy_sent(
     sessions: sessionmaker[Session],
     archive: RawArchive,
     programme: Programme,
     env: Mapping[str, str],
     now: dt.datetime,
-    opener: Opener = _open,
 ) -> CopyReport:
     """Append the sent mails not copied yet to their mailbox's Sent folder."""
     report = CopyReport()
@@ -109,7 +101,7 @@ def copy_sent(
             if mailbox_id not in specs:
                 raise ConfigError(f"boîte « {mailbox_id} » absente du programme")
             settings = settings_from_env(specs[mailbox_id], env)
-            box = opener(settings)
+            box = ImapSession(settings).open()
         except (ConfigError, MailboxError) as e:
             _count_failure(sessions, ids, e.message, now)
             report.errors.append(e.message)

@@ -185,13 +185,17 @@ def score_keys(programme: Programme) -> list[str]:
 
 
 def score_mean(programme: Programme, fields: dict[str, object]) -> float | None:
-    """The mean of the self-assessment scores given, to one decimal."""
+    """The mean of the self-assessment scores given (the digest shows it too), or None."""
     scores = [
         float(value)
         for key in score_keys(programme)
         if isinstance(value := fields.get(key), int | float) and not isinstance(value, bool)
     ]
-    return round(sum(scores) / len(scores), 1) if scores else None
+    return sum(scores) / len(scores) if scores else None
+
+
+def _one_decimal(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def application_row(
@@ -210,7 +214,7 @@ def application_row(
         local_naive(application.first_received_at, programme),
         local_naive(application.last_received_at, programme),
         len(application.versions),
-        *([score_mean(programme, fields)] if score_keys(programme) else []),
+        *([_one_decimal(score_mean(programme, fields))] if score_keys(programme) else []),
         *(field_value(spec, fields.get(spec.key)) for spec in programme.form.fields()),
         *(LIST_SEPARATOR.join(annexes.get(a.key) or []) or "non" for a in programme.annexes),
         LIST_SEPARATOR.join(annexes.get(OTHER) or []) or None,

@@ -29,12 +29,10 @@ from config.programme import Programme
 from notifications.digest.gather import (
     DIGEST_KIND,
     STALE_AFTER,
-    autodiagnostic_mean,
     digest_key,
     digest_since,
     gather_digest,
     last_digest_at,
-    referent,
 )
 from notifications.digest.model import (
     CallList,
@@ -43,14 +41,12 @@ from notifications.digest.model import (
     DigestData,
     MailboxHealth,
     OutboxProblem,
-    Phone,
-    Referent,
     RenderedDigest,
     Row,
-    phone,
     plural,
 )
 from notifications.digest.render import environment, french_spacing, render_digest, subject
+from notifications.people import Phone, Referent, phone, referent
 
 __all__ = [
     "DIGEST_KIND",
@@ -65,7 +61,6 @@ __all__ = [
     "Referent",
     "RenderedDigest",
     "Row",
-    "autodiagnostic_mean",
     "build_digest",
     "digest_key",
     "digest_since",

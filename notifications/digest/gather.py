@@ -23,15 +23,15 @@ from notifications.digest.model import (
     DigestData,
     MailboxHealth,
     OutboxProblem,
-    Referent,
     Row,
-    phone,
     plural,
 )
 from notifications.outbox import writable
+from notifications.people import referent
 from notifications.plan import DIGEST
 from notifications.wording import missing_labels, one_line, status_label
 from triage.decisions import current_decisions
+from triage.export import score_mean
 from triage.models import (
     ERREUR,
     OUTBOX_ABANDONED,
@@ -132,37 +132,9 @@ def _row(application: Application, programme: Programme, decision: str | None) -
         first_received=application.first_received_at,
         last_received=application.last_received_at,
         versions=len(application.versions),
-        autodiagnostic=autodiagnostic_mean(programme, fields),
+        autodiagnostic=score_mean(programme, fields),
         referent=referent(programme, fields),
         decision=decision,
-    )
-
-
-def autodiagnostic_mean(programme: Programme, fields: dict[str, Any]) -> float | None:
-    """The mean of the form's score fields that were answered, or None."""
-    scores = [fields.get(f.key) for f in programme.form.fields() if f.type == "score"]
-    numbers = [s for s in scores if isinstance(s, int | float) and not isinstance(s, bool)]
-    return sum(numbers) / len(numbers) if numbers else None
-
-
-def referent(programme: Programme, fields: dict[str, Any]) -> Referent:
-    """The contact person: the section of the form's first phone field gives their name
-    (``…prenom``, ``…nom`` or ``…contact``), phone and e-mail."""
-    specs = list(programme.form.fields())
-    phone_spec = next((f for f in specs if f.type == "phone"), None)
-    section = phone_spec.key.rsplit(".", 1)[0] + "." if phone_spec else ""
-    names = []
-    for suffix in ("prenom", "nom", "contact"):
-        value = fields.get(f"{section}{suffix}") if section else None
-        if isinstance(value, str) and value.strip():
-            names.append(one_line(value, 60))
-    email_spec = next((f for f in specs if f.type == "email" and f.key.startswith(section)), None)
-    email = fields.get(email_spec.key) if email_spec else None
-    raw_phone = fields.get(phone_spec.key) if phone_spec else None
-    return Referent(
-        name=" ".join(names),
-        phone=phone(raw_phone) if isinstance(raw_phone, str) else None,
-        email=one_line(email, STRUCTURE_WIDTH) if isinstance(email, str) and email else None,
     )
 
 

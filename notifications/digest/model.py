@@ -7,14 +7,13 @@ is kept as written: the templates cut it to one line and escape it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
-import phonenumbers
 from babel.dates import format_date
 
+from notifications.people import Referent
 from notifications.plan import ACCUSE, COMPLEMENT, HORS_DELAI, RAPPEL, RELANCE, RESULTAT
-from notifications.wording import LOCALE, day, decision_label, one_line, status_label
+from notifications.wording import LOCALE, day, decision_label, status_label
 
 STRUCTURE_WIDTH = 80  # structure names, addresses: one line of at most this many characters
 MAIL_KINDS = {  # OutboxMail.kind, for people
@@ -26,7 +25,6 @@ MAIL_KINDS = {  # OutboxMail.kind, for people
     RESULTAT: "résultat",
 }
 _NUMBERS = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix")
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 
 def period(start: dt.date, end: dt.date) -> str:
@@ -41,24 +39,6 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{n}\u00a0{singular if n <= 1 else plural_form or singular + 's'}"
 
 
-def phone(number: str) -> Phone | None:
-    """An E.164 number for people: Belgian numbers in national format (« 0496 24 65 66 »),
-    others in international format; what cannot be read is shown as written."""
-    if not number.strip():
-        return None
-    try:
-        parsed = phonenumbers.parse(number, "BE")
-    except phonenumbers.NumberParseException:
-        return Phone(display=one_line(number, 40), uri=None)
-    belgian = parsed.country_code == 32
-    style = phonenumbers.PhoneNumberFormat.NATIONAL if belgian else None
-    display = phonenumbers.format_number(
-        parsed, style or phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return Phone(display=display.replace(" ", "\u00a0"), uri=f"tel:{e164}")
-
-
 @dataclass(frozen=True)
 class Counts:
     complet: int = 0
@@ -67,23 +47,6 @@ class Counts:
     total: int = 0  # applications, whatever their status
     automatique: int = 0  # mails: automatic replies (absences, bounces)
     non_candidature: int = 0  # mails: not applications (questions…)
-
-
-@dataclass(frozen=True)
-class Phone:
-    display: str  # « 0496 24 65 66 » (no-break spaces), international when not Belgian
-    uri: str | None  # « tel:+32496246566 »; None when the number could not be read
-
-
-@dataclass(frozen=True)
-class Referent:
-    name: str  # « Prénom Nom », or "" when the dossier names nobody
-    phone: Phone | None = None
-    email: str | None = None
-
-    @property
-    def mailto(self) -> str | None:
-        return f"mailto:{self.email}" if self.email and _EMAIL.match(self.email) else None
 
 
 @dataclass(frozen=True)
