@@ -202,6 +202,10 @@ class NotificationsSpec(_Strict):
     daily_cap: int = 4  # mails to one recipient per day, results excepted
     decisions_warning_days: int = 2  # the digest warns this long before the results date
     digest: DigestSpec = DigestSpec()
+    # What an acknowledgement repeats back: these fields (named by their title, else their
+    # label), then per section « n réponses sur m » (« notes » for scores) under its name.
+    summary_fields: tuple[str, ...] = ()
+    summary_counts: dict[str, str] = {}  # section id -> how the acknowledgement names it
 
 
 class Programme(_Strict):
@@ -221,6 +225,18 @@ class Programme(_Strict):
     eligibility: EligibilitySpec = EligibilitySpec()
     notifications: NotificationsSpec = NotificationsSpec()
     retention_days: int = 365  # personal data kept this long after results_date (guichet purge)
+
+    @model_validator(mode="after")
+    def _summary_names_the_form(self) -> Programme:
+        keys = set(self.field_keys())
+        sections = {section.id for section in self.form.sections}
+        for key in self.notifications.summary_fields:
+            if key not in keys:
+                raise ValueError(f"notifications.summary_fields: {key} is not a field of the form")
+        for section in self.notifications.summary_counts:
+            if section not in sections:
+                raise ValueError(f"notifications.summary_counts: {section} is not a section")
+        return self
 
     @model_validator(mode="after")
     def _sender_is_a_mailbox(self) -> Programme:

@@ -11,28 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from config.programme import Programme
+from config.programme import FieldSpec, Programme
 from notifications.people import phone, referent
 from notifications.wording import day, decision_label, missing_labels, one_line, when
 from triage.models import Application, Message
 from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
 
-# The fields an acknowledgement repeats back, in this order (those the programme has),
-# with plain labels (the form's own can be long or carry typos).
-SUMMARY_FIELDS = {
-    "entreprise.nom": "Nom de l’entreprise",
-    "entreprise.forme_juridique": "Forme juridique",
-    "entreprise.numero": "Numéro d’entreprise",
-    "entreprise.adresse": "Adresse",
-    "entreprise.date_creation": "Date de création",
-}
 ROLE_WORDS = {"dossier": "dossier de candidature", "autre": "pièce non reconnue"}
 
 
-def _value(value: Any, programme: Programme, key: str) -> str:
-    if value is None or value == "":
-        return ""
-    if key == "entreprise.date_creation" and isinstance(value, str) and len(value) == 10:
+def _value(value: Any, spec: FieldSpec) -> str:
+    if spec.type == "date" and isinstance(value, str) and len(value) == 10:
         try:
             return day(dt.date.fromisoformat(value)).split(" ", 1)[1]  # « 3 février 2015 »
         except ValueError:
@@ -46,13 +35,12 @@ def understood(application: Application, programme: Programme) -> list[tuple[str
     if version is None or version.message.parsed is None:
         return []
     fields = version.message.parsed.fields
-    keys = set(programme.field_keys())
+    summary = programme.notifications
     rows: list[tuple[str, str]] = []
-    for key in SUMMARY_FIELDS:
-        if key in keys and fields.get(key) not in (None, ""):
-            rows.append(
-                (programme.form.field(key).label or key, _value(fields[key], programme, key))
-            )
+    for key in summary.summary_fields:
+        if fields.get(key) not in (None, ""):
+            spec = programme.form.field(key)
+            rows.append((spec.title or spec.label or key, _value(fields[key], spec)))
     person = referent(programme, fields)
     if person.name:
         contact = [person.name]
@@ -61,14 +49,13 @@ def understood(application: Application, programme: Programme) -> list[tuple[str
         if person.email:
             contact.append(person.email)
         rows.append(("Personne référente", ", ".join(contact)))
-    for prefix, label, unit in (
-        ("description.", "Description du projet", "réponses"),
-        ("autodiagnostic.", "Autodiagnostic", "notes"),
-    ):
-        asked = [k for k in programme.field_keys() if k.startswith(prefix)]
-        if asked:
-            given = sum(1 for k in asked if fields.get(k) not in (None, ""))
-            rows.append((label, f"{given} {unit} sur {len(asked)}"))
+    for section in programme.form.sections:
+        label = summary.summary_counts.get(section.id)
+        if label is None:
+            continue
+        given = sum(1 for f in section.fields if fields.get(f.key) not in (None, ""))
+        unit = "notes" if all(f.type == "score" for f in section.fields) else "réponses"
+        rows.append((label, f"{given} {unit} sur {len(section.fields)}"))
     return rows
 
 

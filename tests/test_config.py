@@ -105,3 +105,16 @@ def test_eligibility_must_name_fields_of_the_form(tmp_path: Path) -> None:
     path = write_variant(tmp_path, lambda d: d["eligibility"].update(address_field="entreprise.siege"))
     with pytest.raises(ConfigError, match="eligibility.address_field"):
         load_programme_file(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["notifications"].update(summary_fields=["entreprise.siege"]), "summary_fields"),
+        (lambda d: d["notifications"].update(summary_counts={"annexes": "Annexes"}), "summary_counts"),
+        (lambda d: d["notifications"].update(from_mailbox="direction"), "from_mailbox"),
+    ],
+)
+def test_notifications_must_name_the_form_and_mailboxes(tmp_path: Path, change, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_programme_file(write_variant(tmp_path, change))

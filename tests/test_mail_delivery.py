@@ -110,6 +110,8 @@ def test_acknowledgement_reaches_the_applicant_threaded_with_a_sent_copy(
     assert "avant le lundi 14 septembre 2026 à 10:00, heure de Bruxelles" in text
     assert "Statuts.pdf : Vos statuts" in text
     assert "Numéro d’entreprise : 0725.922.660" in text
+    assert "Nom de l’entreprise : Vélo Solidaire" in text  # the field's title, not « Nom l’… »
+    assert "Description du projet : 13 réponses sur 13 - Autodiagnostic : 7 notes sur 7" in text
     assert "&lt;" not in mail.html and "Vélo Solidaire" in mail.html
 
     sent = inbox(dovecot, accounts.users["info"], "Sent")
