@@ -43,6 +43,7 @@ from notifications.plan import (
     covered_by,
     due_mails,
 )
+from triage.filing import CANDIDATURE
 from triage.models import (
     OUTBOX_RECORDED,
     TRAITE,
@@ -51,9 +52,7 @@ from triage.models import (
     Message,
     OutboxMail,
 )
-from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
 
-CANDIDATURES = (COMPLET, INCOMPLET, HORS_DELAI)
 UNCAPPED = (RESULTAT, DIGEST)
 # Addresses never written to: our own, and robots (their mails never make applications,
 # but a reply address can still point at one).
@@ -96,10 +95,13 @@ def application_facts(app: Application, rows: Iterable[OutboxMail]) -> Applicati
     )
 
 
+def _local_midnight(now: dt.datetime, programme: Programme) -> dt.datetime:
+    return now.astimezone(programme.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def sent_today(session: Session, recipient: str, programme: Programme, now: dt.datetime) -> int:
     """Mails recorded for ``recipient`` since local midnight, results and digests aside."""
-    local = now.astimezone(programme.zone)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = _local_midnight(now, programme)
     return session.scalar(
         select(func.count())
         .select_from(OutboxMail)
@@ -117,7 +119,7 @@ def plan_and_record(
     """Record every mail due to applicants of ``programme`` at ``now`` (not sent yet)."""
     apps = session.scalars(
         select(Application)
-        .where(Application.programme_id == programme.id, Application.status.in_(CANDIDATURES))
+        .where(Application.programme_id == programme.id, Application.status.in_(CANDIDATURE))
         .options(selectinload(Application.messages))  # one query, not one per application
         .order_by(Application.id)
     ).all()
@@ -176,8 +178,7 @@ def _note_cap(
     session: Session, app: Application, recipient: str, now: dt.datetime, programme: Programme
 ) -> None:
     """An event for the coordinators, once per application and day (not every cycle)."""
-    local = now.astimezone(programme.zone)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = _local_midnight(now, programme)
     noted = session.scalar(
         select(func.count())
         .select_from(Event)

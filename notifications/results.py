@@ -14,10 +14,8 @@ from ingest.archive import RawArchive
 from notifications.outbox import record_for_application, writable
 from notifications.plan import RESULTAT, Due
 from triage.decisions import current_decisions
+from triage.filing import CANDIDATURE
 from triage.models import Application, OutboxMail
-from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
-
-CANDIDATURES = (COMPLET, INCOMPLET, HORS_DELAI)
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ def results_plan(session: Session, programme: Programme) -> list[ResultLine]:
     lines = []
     apps = session.scalars(
         select(Application).where(
-            Application.programme_id == programme.id, Application.status.in_(CANDIDATURES)
+            Application.programme_id == programme.id, Application.status.in_(CANDIDATURE)
         )
     ).all()
     for app in sorted(apps, key=lambda a: (a.structure or a.structure_key).casefold()):

@@ -42,12 +42,11 @@ from triage.decisions import (
     current_decisions,
     display_structure,
 )
+from triage.filing import CANDIDATURE
 from triage.models import Application, ApplicationVersion, Message
-from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
 
 Value = str | int | float | dt.date | dt.datetime | None
 
-EXPORTED_STATUSES = (COMPLET, INCOMPLET, HORS_DELAI)
 SHEET_TITLE = "Candidatures"
 SCORE_HEADER = "Moyenne autodiagnostic"  # only when the form has scores
 HEADER_LIMIT = 60  # characters of a question kept in its column's header
@@ -228,7 +227,7 @@ def exported_applications(session: Session, programme_id: str) -> list[Applicati
         select(Application)
         .where(
             Application.programme_id == programme_id,
-            Application.status.in_(EXPORTED_STATUSES),
+            Application.status.in_(CANDIDATURE),
         )
         .options(
             selectinload(Application.versions)
