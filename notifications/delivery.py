@@ -53,18 +53,21 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _due_filter(now: dt.datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            OutboxMail.state == OUTBOX_RECORDED,
-            or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
-        ),
-        and_(OutboxMail.state == OUTBOX_SENDING, OutboxMail.sending_at < now - SENDING_LEASE),
+def _waiting(now: dt.datetime) -> ColumnElement[bool]:
+    """Recorded and due (first try, or its retry time has come)."""
+    return and_(
+        OutboxMail.state == OUTBOX_RECORDED,
+        or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
     )
 
 
+def _stalled(now: dt.datetime) -> ColumnElement[bool]:
+    """Handed to SMTP by a worker that never said how it went, its lease over."""
+    return and_(OutboxMail.state == OUTBOX_SENDING, OutboxMail.sending_at < now - SENDING_LEASE)
+
+
 def due_ids(session: Session, now: dt.datetime, kinds: Iterable[str] | None = None) -> list[int]:
-    query = select(OutboxMail.id).where(_due_filter(now)).order_by(OutboxMail.id)
+    query = select(OutboxMail.id).where(or_(_waiting(now), _stalled(now))).order_by(OutboxMail.id)
     if kinds is not None:
         query = query.where(OutboxMail.kind.in_(list(kinds)))
     return list(session.scalars(query))
@@ -168,22 +171,14 @@ def _claim(
         # An attempt whose outcome is unknown (a crash after SMTP), its lease over: again.
         again = session.execute(
             update(OutboxMail)
-            .where(
-                OutboxMail.id == outbox_id,
-                OutboxMail.state == OUTBOX_SENDING,
-                OutboxMail.sending_at < now - SENDING_LEASE,
-            )
+            .where(OutboxMail.id == outbox_id, _stalled(now))
             .values(uncertain=True, **claimed)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not again:
             fresh = session.execute(
                 update(OutboxMail)
-                .where(
-                    OutboxMail.id == outbox_id,
-                    OutboxMail.state == OUTBOX_RECORDED,
-                    or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
-                )
+                .where(OutboxMail.id == outbox_id, _waiting(now))
                 .values(**claimed)
                 .execution_options(synchronize_session=False)
             ).rowcount
