@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from notifications.compose import Rendered
+from sqlalchemy import select
+
 from notifications.delivery import DeliveryReport
 from notifications.digest import build_digest, digest_key
 from notifications.outbox import record
 from notifications.plan import DIGEST
 from triage.export import export_table, xlsx_bytes
+from triage.models import OutboxMail
 
 if TYPE_CHECKING:
     from notifications.jobs import Notifier
@@ -30,19 +32,26 @@ def record_digest(notifier: Notifier, now: dt.datetime, *, final: bool = False) 
     store = notifier.store
     name = export_name(programme.id, now, programme.zone)
     recorded: list[int] = []
+    key = digest_key(programme, now, final=final)
+    keys = {
+        recipient.lower(): f"{key}:{recipient.lower()}" for recipient in programme.digest_recipients
+    }
     with store.sessions.begin() as session:
-        key = digest_key(programme, now, final=final)
+        sent = set(session.scalars(select(OutboxMail.key).where(OutboxMail.key.in_(keys.values()))))
+        due = {recipient: k for recipient, k in keys.items() if k not in sent}
+        if not due:
+            return recorded  # already recorded today: no need to build it again
         digest = build_digest(session, programme, now, final=final, attachment=name)
         attachment = (name, XLSX, xlsx_bytes(export_table(session, programme)))
-        for recipient in programme.digest_recipients:
+        for recipient, recipient_key in due.items():
             row = record(
                 session,
                 store.archive,
                 programme,
-                key=f"{key}:{recipient.lower()}",
+                key=recipient_key,
                 kind=DIGEST,
-                recipient=recipient.lower(),
-                rendered=Rendered(digest.subject, digest.text, digest.html),
+                recipient=recipient,
+                rendered=digest,
                 now=now,
                 attachments=(attachment,),
                 copy_to_sent=False,

@@ -14,7 +14,7 @@ from guichet.commands import add_programme_option
 
 if TYPE_CHECKING:
     from config.programme import Programme
-    from notifications.digest import RenderedDigest
+    from notifications.compose import Rendered
     from triage.store import Store
 
 HELP = "Le point quotidien des coordinateurs : aperçu (HTML et texte) ou envoi immédiat."
@@ -129,9 +129,7 @@ def send(programme: Programme, now: dt.datetime, *, final: bool) -> int:
     return 0
 
 
-def build(
-    store: Store, programme: Programme, now: dt.datetime, *, final: bool = False
-) -> RenderedDigest:
+def build(store: Store, programme: Programme, now: dt.datetime, *, final: bool = False) -> Rendered:
     """The digest at ``now``, read in one transaction."""
     from notifications.digest import build_digest
 
@@ -139,7 +137,7 @@ def build(
         return build_digest(session, programme, now, final=final)
 
 
-def write_preview(digest: RenderedDigest, folder: Path) -> tuple[Path, Path]:
+def write_preview(digest: Rendered, folder: Path) -> tuple[Path, Path]:
     """``digest.html`` and ``digest.txt`` in ``folder``, each 0600: personal data. A new
     folder is made 0700; an existing one keeps its mode (it may be ``.``)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -26,6 +26,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from config.programme import Programme
+from notifications.compose import Rendered
 from notifications.digest.gather import (
     DIGEST_KIND,
     STALE_AFTER,
@@ -41,7 +42,6 @@ from notifications.digest.model import (
     DigestData,
     MailboxHealth,
     OutboxProblem,
-    RenderedDigest,
     Row,
     plural,
 )
@@ -59,7 +59,6 @@ __all__ = [
     "OutboxProblem",
     "Phone",
     "Referent",
-    "RenderedDigest",
     "Row",
     "build_digest",
     "digest_key",
@@ -83,7 +82,7 @@ def build_digest(
     *,
     final: bool = False,
     attachment: str | None = None,
-) -> RenderedDigest:
+) -> Rendered:
     """Gather (new since the last digest sent) and render, at ``now``."""
     data = gather_digest(session, programme, now)
     return render_digest(data, programme, final=final, attachment=attachment)

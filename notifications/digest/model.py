@@ -168,10 +168,3 @@ class DigestData:
             or self.decisions
             or self.unreachable
         )
-
-
-@dataclass(frozen=True)
-class RenderedDigest:
-    subject: str
-    text: str
-    html: str

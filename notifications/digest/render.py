@@ -11,10 +11,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from config.programme import Programme
+from notifications.compose import Rendered
 from notifications.digest.model import (
     STRUCTURE_WIDTH,
     DigestData,
-    RenderedDigest,
     period,
     plural,
 )
@@ -103,7 +103,7 @@ def render_digest(
     *,
     final: bool = False,
     attachment: str | None = None,
-) -> RenderedDigest:
+) -> Rendered:
     """The digest as a mail: subject, plain text and HTML. ``attachment`` names the export
     joined to it, if any; ``final`` makes it the closing digest of the deadline day."""
     title = subject(data, programme, final=final)
@@ -123,4 +123,4 @@ def render_digest(
     env = environment()
     text = env.get_template("digest.txt.j2").render(context)
     html = env.get_template("digest.html.j2").render(context)
-    return RenderedDigest(subject=title, text=french_spacing(text), html=french_spacing(html))
+    return Rendered(subject=title, text=french_spacing(text), html=french_spacing(html))
