@@ -107,13 +107,16 @@ def copy_sent(
             report.errors.append(e.message)
             continue
         folder = SentFolder(box, sent_folder(mailbox_id, env))
+        done = 0
         try:
             for outbox_id in ids:
                 _copy_one(sessions, archive, folder, outbox_id, now)
                 report.copied.append(outbox_id)
+                done += 1
         except (MailboxError, imaplib.IMAP4.error, OSError) as e:
-            message = getattr(e, "message", None) or f"{type(e).__name__}"
-            _count_failure(sessions, ids[len(report.copied) :], message, now)
+            message = getattr(e, "message", None) or type(e).__name__
+            # The failing copy counted its attempt already; the rest of this mailbox's wait.
+            _count_failure(sessions, ids[done + 1 :], message, now)
             report.errors.append(message)
         finally:
             box.close()
