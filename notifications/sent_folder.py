@@ -116,7 +116,7 @@ def copy_sent(
         except (MailboxError, imaplib.IMAP4.error, OSError) as e:
             message = getattr(e, "message", None) or type(e).__name__
             # The failing copy counted its attempt already; the rest of this mailbox's wait.
-            _count_failure(sessions, ids[done + 1 :], message, now)
+            _count_failure(sessions, ids[done + 1 :], message, now, delayed=len(ids) - done)
             report.errors.append(message)
         finally:
             box.close()
@@ -153,8 +153,13 @@ def _copy_one(
 
 
 def _count_failure(
-    sessions: sessionmaker[Session], ids: list[int], reason: str, now: dt.datetime
+    sessions: sessionmaker[Session],
+    ids: list[int],
+    reason: str,
+    now: dt.datetime,
+    delayed: int | None = None,
 ) -> None:
+    """One more attempt on ``ids``; the event tells how many copies wait (``delayed``)."""
     with sessions.begin() as session:
         session.execute(
             update(OutboxMail)
@@ -166,5 +171,6 @@ def _count_failure(
             session,
             now,
             "copie_envoyes_en_echec",
-            f"Copie de {len(ids)} courriel(s) dans « Envoyés » reportée : {reason}",
+            f"Copie de {len(ids) if delayed is None else delayed} courriel(s) dans « Envoyés » "
+            f"reportée : {reason}",
         )
