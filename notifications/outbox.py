@@ -43,6 +43,7 @@ from notifications.plan import (
     covered_by,
     due_mails,
 )
+from triage.decisions import display_structure
 from triage.filing import CANDIDATURE
 from triage.models import (
     OUTBOX_RECORDED,
@@ -194,7 +195,7 @@ def _note_cap(
         session,
         now,
         "plafond_atteint",
-        f"{app.structure or app.structure_key} : {programme.notifications.daily_cap} courriels "
+        f"{display_structure(app)} : {programme.notifications.daily_cap} courriels "
         "déjà envoyés aujourd’hui à cette adresse, le suivant part demain.",
         application_id=app.id,
     )

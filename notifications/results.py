@@ -13,7 +13,7 @@ from config.programme import Programme
 from ingest.archive import RawArchive
 from notifications.outbox import record_for_application, writable
 from notifications.plan import RESULTAT, Due
-from triage.decisions import current_decisions
+from triage.decisions import current_decisions, display_structure
 from triage.filing import CANDIDATURE
 from triage.models import Application, OutboxMail
 
@@ -41,7 +41,7 @@ def results_plan(session: Session, programme: Programme) -> list[ResultLine]:
             Application.programme_id == programme.id, Application.status.in_(CANDIDATURE)
         )
     ).all()
-    for app in sorted(apps, key=lambda a: (a.structure or a.structure_key).casefold()):
+    for app in sorted(apps, key=lambda a: display_structure(a).casefold()):
         decision = decisions.get(app.id)
         if result_key(app.id) in keys:
             state = "deja_envoye"
@@ -51,9 +51,7 @@ def results_plan(session: Session, programme: Programme) -> list[ResultLine]:
             state = "sans_adresse"
         else:
             state = "a_envoyer"
-        lines.append(
-            ResultLine(app.id, app.structure or app.structure_key, app.reply_to, decision, state)
-        )
+        lines.append(ResultLine(app.id, display_structure(app), app.reply_to, decision, state))
     return lines
 
 
