@@ -48,7 +48,7 @@ from tests.stores import ANNEXES, dossier_mail
 from triage.decisions import current_decisions, import_decisions
 from triage.export import export_table, write_xlsx
 from triage.models import Application
-from triage.store import StoreSettings, open_store
+from triage.store import Store, StoreSettings, open_store
 
 OUT = Path(os.environ.get("GUICHET_DEMO_OUT") or ROOT / "demo-out")  # tests write elsewhere
 PROGRAMME = load_programme("blossom-2026")
@@ -67,11 +67,6 @@ def zipped_annexes() -> bytes:
 def zip_mail() -> bytes:
     """Cantine des Quartiers: the dossier, and its annexes in one .zip."""
     raw = dossier_mail("g13-table-B1col-grid", annexes=())
-    # Re-build with the zip: the builder types attachments by extension.
-    return _with_zip(raw)
-
-
-def _with_zip(raw: bytes) -> bytes:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     message.add_attachment(
         zipped_annexes(), maintype="application", subtype="zip", filename="annexes.zip"
@@ -158,7 +153,7 @@ def main() -> int:
     return 0
 
 
-def season(dovecot: DovecotServer, store, env: dict[str, str]) -> None:
+def season(dovecot: DovecotServer, store: Store, env: dict[str, str]) -> None:
     now = brussels(2026, 9, 1, 8, 0)
     worker = Worker(
         store, PROGRAMME, programme_mailboxes(PROGRAMME.mailboxes, env), clock=lambda: now
@@ -253,7 +248,7 @@ def body(mail: email.message.EmailMessage, kind: str) -> str:
     return part.get_content() if part is not None else ""
 
 
-def save_outputs(dovecot: DovecotServer, store, applicants: list[str]) -> None:
+def save_outputs(dovecot: DovecotServer, store: Store, applicants: list[str]) -> None:
     folder = OUT / "courriels-candidats"
     for address in applicants:
         target = folder / address
@@ -274,7 +269,7 @@ def save_outputs(dovecot: DovecotServer, store, applicants: list[str]) -> None:
     sent.write_text("\n".join(subjects) + "\n", encoding="utf-8")
 
 
-def summary(dovecot: DovecotServer, store, applicants: list[str]) -> None:
+def summary(dovecot: DovecotServer, store: Store, applicants: list[str]) -> None:
     with store.sessions() as session:
         apps = session.query(Application).order_by(Application.first_received_at).all()
         decisions = current_decisions(session, PROGRAMME.id)
