@@ -225,6 +225,16 @@ class Programme(_Strict):
     eligibility: EligibilitySpec = EligibilitySpec()
     notifications: NotificationsSpec = NotificationsSpec()
     retention_days: int = 365  # personal data kept this long after results_date (guichet purge)
+    # The blank form as distributed (a .docx beside the programme file): the reader aligns
+    # filled dossiers with its text. ``folder`` is set by the loader, never written in YAML.
+    blank_form: str | None = None
+    folder: Path | None = None
+
+    @property
+    def blank_form_path(self) -> Path | None:
+        if self.blank_form is None:
+            return None
+        return (self.folder or PROGRAMMES_DIR) / self.blank_form
 
     @model_validator(mode="after")
     def _summary_names_the_form(self) -> Programme:
@@ -315,10 +325,16 @@ def load_programme_file(path: Path) -> Programme:
         raise ConfigError(f"{path} : YAML invalide ({e})") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{path} : le fichier doit décrire un programme (un dictionnaire)")
+    if "folder" in data:
+        raise ConfigError(f"{path} : clé « folder » : réservée (le dossier du fichier)")
     try:
-        return Programme.model_validate(data)
+        programme = Programme.model_validate({**data, "folder": path.parent})
     except ValidationError as e:
         raise ConfigError(f"{path} : {_describe(e)}") from e
+    form = programme.blank_form_path
+    if form is not None and not form.is_file():
+        raise ConfigError(f"{path} : clé « blank_form » : fichier introuvable ({form})")
+    return programme
 
 
 def programme_dirs() -> list[Path]:

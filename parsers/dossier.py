@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from config.programme import FieldSpec, Programme, all_programmes, load_programme
 from guichet.errors import UnknownForm, UnsupportedFormat
@@ -26,14 +26,26 @@ CONVERTIBLE = {"ole2": ".doc", "odt": ".odt", "rtf": ".rtf"}
 MIN_COVERAGE = 0.35  # share of a form's labels a document must show to be that form
 
 
+FieldState = Literal["filled", "blank", "unread"]
+
+
 @dataclass
 class FieldReading:
-    """Where one field's value came from."""
+    """Where one field's value came from, and what state the field is in.
+
+    ``state``: ``filled`` (a value was read), ``blank`` (the form's place for it holds
+    nothing, a placeholder or the form's own text: the field is missing), ``unread``
+    (the applicant wrote something there that could not be turned into a value: a
+    coordinator must look, the applicant is not told it is missing).
+    """
 
     raw: str | None  # the text as written (None: label not found)
     value: Any  # normalised, JSON-ready; None when blank, placeholder or unreadable
     found: bool  # the label was found in the document
     where: str | None = None  # "inline", "nextline", "cell-right", "grid", ...
+    state: FieldState = "blank"
+    reader: str = "labels"  # which reader gave the value: "labels" or "alignment"
+    location: str | None = None  # for people: « paragraphe 31 », « tableau 2, ligne 1 »
 
 
 @dataclass
@@ -41,18 +53,26 @@ class ParsedDossier:
     programme: Programme
     format: str  # "docx" or "pdf"
     fields: dict[str, Any]  # every key of the programme's form, in form order
-    missing: list[str]  # required keys whose value is None
+    missing: list[str]  # required keys whose field is blank (truly absent)
     warnings: list[str] = field(default_factory=list)  # French, for a person
     readings: dict[str, FieldReading] = field(default_factory=dict)
     tracked_changes: bool = False
     converted_from: str | None = None  # ".doc", ".odt", ... when LibreOffice converted it
     coverage: float = 0.0  # share of the form's labels found
+    unread: list[str] = field(default_factory=list)  # keys written but not read (any field)
+
+    @property
+    def unread_required(self) -> list[str]:
+        """Required fields a coordinator must check (« à vérifier »)."""
+        required = set(self.programme.required_keys())
+        return [k for k in self.unread if k in required]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "programme": self.programme.id,
             "fields": self.fields,
             "missing": self.missing,
+            "unread": self.unread,
             "warnings": self.warnings,
         }
 
@@ -125,7 +145,8 @@ def fill_document(doc: DocumentText, programme_id: str | None = None, *, convert
         answer = result.answers[spec.key]
         reading = normalise_answer(spec, answer)
         fields[spec.key] = reading.value
-        readings[spec.key] = FieldReading(answer.text, reading.value, answer.found, answer.where or None)
+        readings[spec.key] = FieldReading(answer.text, reading.value, answer.found, answer.where or None,
+                                          state=state_of(spec, answer, reading))
         if reading.warning:
             # choice and score warnings already name their field
             prefix = "" if spec.type in ("choice", "score") else f"{short_label(spec)} : "
@@ -149,7 +170,8 @@ def fill_document(doc: DocumentText, programme_id: str | None = None, *, convert
         programme=programme,
         format=doc.format,
         fields=ordered,
-        missing=[k for k in programme.required_keys() if ordered.get(k) is None],
+        missing=[k for k in programme.required_keys() if readings[k].state == "blank"],
+        unread=[k for k, r in readings.items() if r.state == "unread"],
         warnings=warnings,
         readings=readings,
         tracked_changes=doc.tracked_changes,
@@ -193,6 +215,21 @@ def normalise_answer(spec: FieldSpec, answer: RawAnswer) -> normalise.Normalised
         case "multi_choice":
             return read_choices(spec.options, lines)
     raise AssertionError(spec.type)  # pydantic restricts the types
+
+
+BLANK_WARNINGS = ("aucune case cochée.", "liste laissée intacte : aucun choix indiqué.")
+
+
+def state_of(spec: FieldSpec, answer: RawAnswer, reading: normalise.Normalised) -> FieldState:
+    """Filled when a value was read; unread when something was written that gave none
+    (the normalisers say so with a warning); blank otherwise."""
+    if reading.value is not None:
+        return "filled"
+    if not answer.found:
+        return "blank"
+    if reading.warning and reading.warning not in BLANK_WARNINGS:
+        return "unread"
+    return "blank"
 
 
 def drop_template(spec: FieldSpec, lines: list[str]) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shutil
+
 import pytest
 import yaml
 
@@ -94,11 +96,26 @@ def test_a_new_programme_is_only_a_yaml_file(tmp_path: Path, monkeypatch: pytest
     from config import programme as module
 
     data = yaml.safe_load((PROGRAMMES_DIR / "reves-2017.yaml").read_text(encoding="utf-8"))
-    data.update(id="reves-2018", name="RÊVES Excellence Award 2018")
+    data.update(id="reves-2018", name="RÊVES Excellence Award 2018", blank_form="reves-2018.docx")
     (tmp_path / "reves-2018.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    shutil.copy(PROGRAMMES_DIR / "reves-2017.docx", tmp_path / "reves-2018.docx")
     monkeypatch.setenv("GUICHET_PROGRAMMES_DIR", str(tmp_path))
     module._load_dir.cache_clear()
     assert load_programme("reves-2018").name == "RÊVES Excellence Award 2018"
+
+
+def test_the_blank_form_ships_beside_its_programme(tmp_path: Path) -> None:
+    for programme in all_programmes():
+        assert programme.blank_form_path is not None and programme.blank_form_path.is_file()
+    data = yaml.safe_load((PROGRAMMES_DIR / "blossom-2026.yaml").read_text(encoding="utf-8"))
+    path = tmp_path / "sans-formulaire.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match="blank_form.*introuvable"):
+        load_programme_file(path)
+    data["folder"] = "/etc"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match="folder"):
+        load_programme_file(path)
 
 
 def test_eligibility_must_name_fields_of_the_form(tmp_path: Path) -> None:
