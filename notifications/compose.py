@@ -39,8 +39,9 @@ AUTO_GENERATED = "auto-generated"  # the digest: not an answer to anybody's mail
 
 @cache
 def environment() -> Environment:
-    """The one Jinja2 environment: HTML templates autoescaped, undefined names an error."""
-    return Environment(
+    """The one Jinja2 environment: HTML templates autoescaped, undefined names an error;
+    ``quote`` puts a text between French quotes with no-break spaces (« … »)."""
+    env = Environment(
         loader=PackageLoader("notifications", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
         undefined=StrictUndefined,
@@ -48,6 +49,13 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["quote"] = french_quote
+    return env
+
+
+def french_quote(text: object) -> str:
+    """« text » with no-break spaces inside: plain text, escaped by autoescape in HTML."""
+    return f"«\u00a0{text}\u00a0»"
 
 
 @dataclass(frozen=True)

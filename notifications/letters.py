@@ -4,6 +4,10 @@ The context says what was received (each file and what it was taken for), what w
 understood (a few key fields of the dossier that counts), what is missing, and the
 programme's dates, in Brussels time. Applicant text is flattened and cut here
 (``one_line``); the HTML templates escape it.
+
+An answer written but not read (``unread``: a score « 12/10 ») is never called missing
+and never repeated back: the summary says « à vérifier par notre équipe » in its place,
+and ``to_check`` names the required ones (by title only) for the team's note.
 """
 
 from __future__ import annotations
@@ -13,11 +17,19 @@ from typing import Any
 
 from config.programme import FieldSpec, Programme
 from notifications.people import phone, referent
-from notifications.wording import day, decision_label, missing_labels, one_line, when
+from notifications.wording import (
+    day,
+    decision_label,
+    missing_label,
+    missing_labels,
+    one_line,
+    when,
+)
 from triage.models import Application, Message
-from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
+from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, required_unread
 
 ROLE_WORDS = {"dossier": "dossier de candidature", "autre": "pièce non reconnue"}
+TO_CHECK = "à vérifier par notre équipe"  # in place of an answer written but not read
 
 
 def _value(value: Any, spec: FieldSpec) -> str:
@@ -34,12 +46,16 @@ def understood(application: Application, programme: Programme) -> list[tuple[str
     version = application.current_version
     if version is None or version.message.parsed is None:
         return []
-    fields = version.message.parsed.fields
+    parsed = version.message.parsed
+    fields = parsed.fields
+    unread = set(parsed.unread or ())
     summary = programme.notifications
     rows: list[tuple[str, str]] = []
     for key in summary.summary_fields:
-        if fields.get(key) not in (None, ""):
-            spec = programme.form.field(key)
+        spec = programme.form.field(key)
+        if key in unread:
+            rows.append((spec.title or spec.label or key, TO_CHECK))
+        elif fields.get(key) not in (None, ""):
             rows.append((spec.title or spec.label or key, _value(fields[key], spec)))
     person = referent(programme, fields)
     if person.name:
@@ -55,8 +71,20 @@ def understood(application: Application, programme: Programme) -> list[tuple[str
             continue
         given = sum(1 for f in section.fields if fields.get(f.key) not in (None, ""))
         unit = "notes" if all(f.type == "score" for f in section.fields) else "réponses"
-        rows.append((label, f"{given} {unit} sur {len(section.fields)}"))
+        count = f"{given} {unit} sur {len(section.fields)}"
+        unsure = sum(1 for f in section.fields if f.key in unread)
+        if unsure:
+            count += f", {unsure} {TO_CHECK}"
+        rows.append((label, count))
     return rows
+
+
+def to_check(application: Application, programme: Programme) -> list[str]:
+    """The required fields the team will read itself (written but not read), by title: the
+    applicant is told they are seen, never that they are missing, never a value."""
+    keys = required_unread(list(application.unread or []), programme)
+    order = {k: i for i, k in enumerate(programme.field_keys())}
+    return [missing_label(programme, k) for k in sorted(keys, key=lambda k: order.get(k, 0))]
 
 
 def received_files(application: Application, programme: Programme) -> list[dict[str, str]]:
@@ -105,6 +133,7 @@ def applicant_context(
         "incomplete": application.status == INCOMPLET,
         "late": application.status == HORS_DELAI,
         "missing": missing_labels(programme, list(application.missing or [])),
+        "to_check": to_check(application, programme),
         "understood": understood(application, programme),
         "files": received_files(application, programme),
         "answered_at": when(answered.received_at, programme) if answered is not None else "",

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from babel.dates import format_date, format_datetime
 
 from config.programme import Programme
-from triage.models import OWN_MAIL
-from triage.verdict import AUTOMATIQUE, COMPLET, DOSSIER, HORS_DELAI, INCOMPLET, NON_CANDIDATURE
+from triage.models import OWN_MAIL, Application
+from triage.verdict import (
+    AUTOMATIQUE,
+    COMPLET,
+    DOSSIER,
+    HORS_DELAI,
+    INCOMPLET,
+    NON_CANDIDATURE,
+    required_unread,
+)
 
 LOCALE = "fr_BE"
+UNREAD_TEXT_LIMIT = 60  # characters of an unread answer quoted to coordinators
 
 STATUS_LABELS = {
     COMPLET: "Complet",
@@ -70,6 +81,37 @@ def missing_labels(programme: Programme, keys: list[str]) -> list[str]:
         return (2, annexes.get(key, len(annexes)), key)
 
     return [missing_label(programme, k) for k in sorted(keys, key=rank)]
+
+
+def unread_label(programme: Programme, key: str, raw: str | None) -> str:
+    """An answer written but not read, for coordinators: the field's title and the text
+    found, on one line and cut: « Autodiagnostic, affirmation 5 – « 12/10 » »."""
+    text = one_line(raw, UNREAD_TEXT_LIMIT)
+    title = missing_label(programme, key)
+    return f"{title} – « {text} »" if text else title
+
+
+def unread_labels(programme: Programme, keys: list[str], raw: Mapping[str, Any]) -> list[str]:
+    """``unread_label`` of each key, in the form's order."""
+    order = {k: i for i, k in enumerate(programme.field_keys())}
+    ranked = sorted(dict.fromkeys(keys), key=lambda k: (order.get(k, len(order)), k))
+    return [unread_label(programme, k, _text(raw.get(k))) for k in ranked]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def to_check(application: Application, programme: Programme) -> list[str]:
+    """What makes ``application`` « à vérifier »: the required answers of the dossier that
+    counts that could not be read, by title with the text found (``unread_labels``)."""
+    keys = required_unread(list(application.unread or []), programme)
+    if not keys:
+        return []
+    version = application.current_version
+    parsed = version.message.parsed if version is not None else None
+    raw = dict(parsed.unread_raw or {}) if parsed is not None else {}
+    return unread_labels(programme, keys, raw)
 
 
 def local(moment: dt.datetime, programme: Programme) -> dt.datetime:

@@ -27,6 +27,7 @@ def context(**over: Any) -> dict[str, Any]:
         "incomplete": True,
         "late": False,
         "missing": ["Vos statuts", "Le CV de la personne référente pour COOPCITY"],
+        "to_check": [],
         "understood": [("Nom de l’entreprise", "Vélo Solidaire")],
         "files": [{"name": "dossier.docx", "what": "dossier de candidature", "received": "hier"}],
         "answered_at": "jeudi 3 septembre 2026 à 09:00",

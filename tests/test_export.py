@@ -34,6 +34,7 @@ FIXED = [
     "Structure",
     "Statut",
     "Manquant",
+    "À vérifier",
     "Avertissements",
     "Premier envoi",
     "Dernier envoi",

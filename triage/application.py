@@ -5,7 +5,9 @@ d'ixelles"): ``structure_key`` folds case, accents and punctuation, and drops le
 forms and a leading article, so they meet. ``combine`` judges an application from the
 verdicts of its mails (``Contribution``): the latest dossier received before the
 deadline counts, annexes sent in any mail before the deadline add up, and what arrived
-after the deadline is noted, not counted. Nothing on time at all: ``hors_delai``.
+after the deadline is noted, not counted. Nothing on time at all: ``hors_delai``. The
+answers written but not read (``unread``) are those of the dossier that counts: they are
+never missing, and a required one makes the application « à vérifier » (``needs_check``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from config.programme import Programme
 from triage.annexes import OTHER, fold
-from triage.verdict import COMPLET, DOSSIER, HORS_DELAI, INCOMPLET
+from triage.verdict import COMPLET, DOSSIER, HORS_DELAI, INCOMPLET, required_unread
 
 # Belgian (and a few French) legal forms, as they appear after folding.
 LEGAL_FORMS = frozenset(
@@ -57,6 +59,7 @@ class Contribution:
     dossier_missing: tuple[str, ...] | None = None  # the form's missing fields; None: no dossier
     dossier_name: str | None = None
     warnings: tuple[str, ...] = ()
+    dossier_unread: tuple[str, ...] = ()  # the form's fields written but not read
 
     @property
     def has_dossier(self) -> bool:
@@ -72,6 +75,13 @@ class ApplicationVerdict:
     bilans_years: list[int]
     warnings: list[str] = field(default_factory=list)
     current: int | None = None  # ref of the contribution whose dossier counts
+    unread: list[str] = field(default_factory=list)  # of the dossier that counts, any field
+    unread_required: list[str] = field(default_factory=list)
+
+    @property
+    def needs_check(self) -> bool:
+        """« À vérifier »: a required answer of the dossier that counts could not be read."""
+        return bool(self.unread_required)
 
 
 def _years_shortfall(label: str, wanted: int) -> str:
@@ -141,6 +151,7 @@ def combine(contributions: Sequence[Contribution], programme: Programme) -> Appl
         structure = next((c.structure for c in reversed(ordered) if c.structure), None)
     missing = sorted(set(missing))
     status = HORS_DELAI if not on_time else INCOMPLET if missing else COMPLET
+    unread = list(dict.fromkeys(current.dossier_unread)) if current else []
     return ApplicationVerdict(
         status=status,
         structure=structure,
@@ -149,4 +160,6 @@ def combine(contributions: Sequence[Contribution], programme: Programme) -> Appl
         bilans_years=sorted(years),
         warnings=list(dict.fromkeys(warnings)),
         current=current.ref if current else None,
+        unread=unread,
+        unread_required=required_unread(unread, programme),
     )

@@ -54,6 +54,7 @@ class CheckResult:
             "status": v.status,
             "structure": v.structure,
             "missing": v.missing,
+            "unread": v.unread,
             "annexes": v.annexes,
             "bilans_years": v.bilans_years,
             "fields": self.fields,
@@ -170,6 +171,12 @@ def _dossier_file(file: Attachment, parsed: ParsedDossier) -> DossierFile:
         missing=tuple(parsed.missing),
         warnings=tuple(parsed.warnings),
         tracked_changes=parsed.tracked_changes,
+        unread=tuple(parsed.unread),
+        unread_raw={
+            key: reading.raw or ""
+            for key in parsed.unread
+            if (reading := parsed.readings.get(key)) is not None
+        },
     )
 
 

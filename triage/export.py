@@ -7,8 +7,9 @@ a formula: an XLSX cell is stored as text (with Excel's quote prefix when it sta
 a formula), a CSV cell gets a leading apostrophe.
 
 Columns: « N° » (the application's id, the key ``guichet decisions import`` reads back),
-the verdict, the form's fields in the form's order, one column per annex, and
-« Décision » last.
+the verdict (« Manquant », then « À vérifier »: the required answers written but not read,
+by title with the text found), the form's fields in the form's order, one column per
+annex, and « Décision » last.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from config.programme import FieldSpec, Programme
-from notifications.wording import DECISION_LABELS, missing_labels, status_label
+from notifications.wording import DECISION_LABELS, missing_labels, status_label, to_check
 from triage.annexes import OTHER
 from triage.decisions import (
     DECISION_HEADER,
@@ -49,6 +50,8 @@ Value = str | int | float | dt.date | dt.datetime | None
 
 SHEET_TITLE = "Candidatures"
 SCORE_HEADER = "Moyenne autodiagnostic"  # only when the form has scores
+MISSING_HEADER = "Manquant"
+TO_CHECK_HEADER = "À vérifier"  # answers written but not read: never missing
 HEADER_LIMIT = 60  # characters of a question kept in its column's header
 LIST_SEPARATOR = " ; "
 
@@ -133,7 +136,8 @@ def headers(programme: Programme) -> list[str]:
         ID_HEADER,
         STRUCTURE_HEADER,
         "Statut",
-        "Manquant",
+        MISSING_HEADER,
+        TO_CHECK_HEADER,
         "Avertissements",
         "Premier envoi",
         "Dernier envoi",
@@ -209,6 +213,7 @@ def application_row(
         display_structure(application),
         status_label(application.status),
         LIST_SEPARATOR.join(missing_labels(programme, list(application.missing or []))) or None,
+        LIST_SEPARATOR.join(to_check(application, programme)) or None,
         "\n".join(application.warnings or []) or None,
         local_naive(application.first_received_at, programme),
         local_naive(application.last_received_at, programme),

@@ -58,6 +58,7 @@ def file_result(
             status=verdict.status,
             structure=verdict.structure,
             missing=list(verdict.missing),
+            unread=list(verdict.unread),
             annexes=dict(verdict.annexes),
             bilans_years=list(verdict.bilans_years),
             warnings=list(verdict.warnings),
@@ -122,6 +123,8 @@ def _replace_files(
             format=d.format,
             fields=dict(d.fields),
             missing=list(d.missing),
+            unread=list(d.unread),
+            unread_raw=dict(d.unread_raw),
             warnings=list(d.warnings),
             tracked_changes=bool(getattr(d, "tracked_changes", False)),
             created_at=now,
@@ -179,6 +182,7 @@ def _new_application(
         reply_to=message.reply_to,
         status=message.status or INCOMPLET,
         missing=[],
+        unread=[],
         annexes={},
         bilans_years=[],
         warnings=[],
@@ -243,6 +247,7 @@ def contribution(session: Session, message: Message) -> Contribution | None:
         dossier_missing=tuple(parsed.missing) if parsed is not None else None,
         dossier_name=parsed.filename if parsed is not None else None,
         warnings=tuple(verdict.warnings or ()),
+        dossier_unread=tuple(parsed.unread or ()) if parsed is not None else (),
     )
 
 
@@ -278,6 +283,7 @@ def recompute(
     changed = (
         application.status != verdict.status
         or application.missing != verdict.missing
+        or list(application.unread or []) != verdict.unread
         or application.warnings != verdict.warnings
         or application.annexes != verdict.annexes
         or application.bilans_years != verdict.bilans_years
@@ -285,6 +291,7 @@ def recompute(
     application.status = verdict.status
     application.structure = verdict.structure or application.structure
     application.missing = verdict.missing
+    application.unread = verdict.unread
     application.annexes = verdict.annexes
     application.bilans_years = verdict.bilans_years
     application.warnings = verdict.warnings
@@ -299,6 +306,7 @@ def recompute(
                 status=verdict.status,
                 structure=verdict.structure,
                 missing=verdict.missing,
+                unread=verdict.unread,
                 annexes=verdict.annexes,
                 bilans_years=verdict.bilans_years,
                 warnings=verdict.warnings,
@@ -310,10 +318,16 @@ def recompute(
             now,
             "candidature_jugee",
             f"{application.structure or application.structure_key} : {verdict.status}"
-            + (f" (manque : {', '.join(verdict.missing)})" if verdict.missing else ""),
+            + (f" (manque : {', '.join(verdict.missing)})" if verdict.missing else "")
+            + (
+                f" (à vérifier : {', '.join(verdict.unread_required)})"
+                if verdict.needs_check
+                else ""
+            ),
             application_id=application.id,
             status=verdict.status,
             missing=verdict.missing,
+            unread=verdict.unread,
         )
     session.flush()
 

@@ -195,6 +195,9 @@ class ParsedDossier(Base):
     format: Mapped[str] = mapped_column(String(16))
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     missing: Mapped[list[Any]] = mapped_column(default=list)  # the form's missing fields
+    # Fields written in but not read (a score « 12/10 »): never missing, for a person to check
+    unread: Mapped[list[Any]] = mapped_column(default=list)
+    unread_raw: Mapped[dict[str, Any]] = mapped_column(default=dict)  # key -> the text found
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     tracked_changes: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
@@ -216,6 +219,7 @@ class Application(Base):
     reply_to: Mapped[str | None] = mapped_column(String(320))
     status: Mapped[str] = mapped_column(String(32))
     missing: Mapped[list[Any]] = mapped_column(default=list)
+    unread: Mapped[list[Any]] = mapped_column(default=list)  # see triage.application
     annexes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     bilans_years: Mapped[list[Any]] = mapped_column(default=list)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
@@ -267,6 +271,7 @@ class Verdict(Base):
     status: Mapped[str] = mapped_column(String(32))
     structure: Mapped[str | None] = mapped_column(Text)
     missing: Mapped[list[Any]] = mapped_column(default=list)
+    unread: Mapped[list[Any]] = mapped_column(default=list)
     annexes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     bilans_years: Mapped[list[Any]] = mapped_column(default=list)
     warnings: Mapped[list[Any]] = mapped_column(default=list)

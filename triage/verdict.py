@@ -3,6 +3,11 @@
 Status, first that applies: ``automatique`` (never answered), ``non_candidature`` (no
 dossier and a subject off the convention), ``hors_delai`` (received after the deadline),
 ``incomplet`` (a required field or annex missing), ``complet``.
+
+Only a blank field is missing. A field the applicant wrote in but whose answer could not
+be read (``unread``: a score « 12/10 », a date « le lendemain ») never makes an application
+``incomplet``: when it is required, the verdict is « à vérifier » (``needs_check``) and a
+coordinator reads the answer quoted in the warnings.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ class DossierFile:
     missing: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # the parser's, in French (tracked changes, line limits...)
     tracked_changes: bool = False
+    unread: tuple[str, ...] = ()  # keys written in but not read (any field), in form order
+    unread_raw: dict[str, str] = field(default_factory=dict)  # unread key -> the text found
 
 
 @dataclass(frozen=True)
@@ -61,14 +68,51 @@ class Verdict:
     bilans_years: list[int]
     dossier: DossierFile | None
     warnings: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # the dossier's unread keys (any field)
+    unread_required: list[str] = field(default_factory=list)  # those a coordinator must read
+
+    @property
+    def needs_check(self) -> bool:
+        """« À vérifier »: a required answer was written but could not be read."""
+        return bool(self.unread_required)
+
+
+def required_unread(unread: Sequence[str], programme: Programme) -> list[str]:
+    """The required keys among ``unread``, in the order given, once each."""
+    required = set(programme.required_keys())
+    return [k for k in dict.fromkeys(unread) if k in required]
+
+
+def unread_warnings(dossier: DossierFile, programme: Programme) -> list[str]:
+    """A warning per required unread field whose text no parser warning quotes already."""
+    warnings = []
+    for key in required_unread(dossier.unread, programme):
+        raw = " ".join((dossier.unread_raw.get(key) or "").split())
+        if raw and any(f"« {raw[:20]}" in " ".join(w.split()) for w in dossier.warnings):
+            continue
+        try:
+            spec = programme.form.field(key)
+            title = spec.title or spec.label or key
+        except KeyError:
+            title = key
+        quoted = f" (« {raw if len(raw) <= 80 else raw[:79].rstrip() + '…'} »)" if raw else ""
+        warnings.append(f"{title} : réponse écrite mais non lue{quoted}, à vérifier.")
+    return warnings
 
 
 def choose_dossier(dossiers: Sequence[DossierFile]) -> tuple[DossierFile | None, list[str]]:
-    """The dossier to read: a Word file before a PDF (its export), then the most complete."""
+    """The dossier to read: a Word file before a PDF (its export), then the most complete:
+    the fewest answers missing or unread, then the fewest missing."""
     if not dossiers:
         return None, []
     ranked = sorted(
-        dossiers, key=lambda d: (d.format not in _WORD_FORMATS, len(d.missing), d.filename)
+        dossiers,
+        key=lambda d: (
+            d.format not in _WORD_FORMATS,
+            len(d.missing) + len(d.unread),
+            len(d.missing),
+            d.filename,
+        ),
     )
     chosen, others = ranked[0], ranked[1:]
     warnings = []
@@ -203,6 +247,9 @@ def decide(evidence: Evidence, programme: Programme) -> Verdict:
     warnings.extend(dossier_warnings)
     if dossier is not None:
         warnings.extend(f"Dossier « {dossier.filename} » : {w}" for w in dossier.warnings)
+        warnings.extend(
+            f"Dossier « {dossier.filename} » : {w}" for w in unread_warnings(dossier, programme)
+        )
         warnings.extend(field_warnings(dossier.fields, programme))
 
     missing = list(dossier.missing) if dossier is not None else [DOSSIER]
@@ -237,7 +284,8 @@ def decide(evidence: Evidence, programme: Programme) -> Verdict:
         name = dossier.fields.get("entreprise.nom")
         structure = name if isinstance(name, str) and name.strip() else None
 
-    status = HORS_DELAI if late else INCOMPLET if missing else COMPLET
+    status = HORS_DELAI if late else INCOMPLET if missing else COMPLET  # unread: never missing
+    unread = list(dict.fromkeys(dossier.unread)) if dossier is not None else []
     return Verdict(
         status=status,
         structure=structure,
@@ -246,6 +294,8 @@ def decide(evidence: Evidence, programme: Programme) -> Verdict:
         bilans_years=sorted(bilans_years),
         dossier=dossier,
         warnings=_unique(warnings + notes),
+        unread=unread,
+        unread_required=required_unread(unread, programme),
     )
 
 

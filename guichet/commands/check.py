@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="sortie JSON : status, structure, missing, annexes, bilans_years, fields, warnings",
+        help="sortie JSON : status, structure, missing, unread, annexes, bilans_years, fields, "
+        "warnings",
     )
     parser.set_defaults(func=run)
 
@@ -78,6 +79,8 @@ _STATUS = {
 
 def summary(result, name: str) -> str:
     """The verdict as a few lines of French for a coordinator."""
+    from notifications.wording import unread_labels
+
     v = result.verdict
     m = result.message
     zone = result.programme.zone
@@ -97,6 +100,9 @@ def summary(result, name: str) -> str:
         lines.append(f"Dossier : {v.dossier.filename} ({v.dossier.format})")
     if v.status not in ("automatique", "non_candidature"):
         lines.append("Manque : " + (", ".join(v.missing) if v.missing else "rien"))
+    if v.needs_check and v.dossier is not None:
+        found = unread_labels(result.programme, v.unread_required, v.dossier.unread_raw)
+        lines.append("À vérifier : " + " ; ".join(found))
     labels = {a.key: a.label for a in result.programme.annexes}
     for key, files in v.annexes.items():
         if files:
@@ -105,6 +111,6 @@ def summary(result, name: str) -> str:
     if v.bilans_years:
         lines.append("Exercices des bilans : " + ", ".join(map(str, v.bilans_years)))
     if v.warnings:
-        lines.append("À vérifier :")
+        lines.append("Avertissements :")
         lines.extend(f"  • {w}" for w in v.warnings)
     return "\n".join(lines) + "\n"

@@ -10,7 +10,12 @@ Choices a reader should know:
   in order of first receipt. Structure names are cut to 80 characters on one line.
 * The call list (``programme.phone_calls``, shown only during that period) holds the
   applications received in time that COOPCITY may have questions about: incomplete ones
-  first, then complete ones with warnings. Late applications are not called.
+  first, then complete ones with warnings or answers to check. Late applications are not
+  called.
+* An application is « à vérifier » when a required answer of the dossier that counts was
+  written but could not be read (a score « 12/10 »): it is counted at the top, whatever its
+  status, and its row names each such field with the text found, quoted and cut. It is
+  never listed as missing.
 * A mailbox is « en erreur » when its last poll failed, or when no poll succeeded in the
   last hour (``STALE_AFTER``), or when it was never polled.
 * Mails to applicants are listed when abandoned or when their delivery is uncertain

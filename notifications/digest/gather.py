@@ -29,7 +29,7 @@ from notifications.digest.model import (
 from notifications.outbox import writable
 from notifications.people import referent
 from notifications.plan import DIGEST
-from notifications.wording import missing_labels, one_line, status_label
+from notifications.wording import missing_labels, one_line, status_label, to_check
 from triage.decisions import current_decisions
 from triage.export import score_mean
 from triage.models import (
@@ -43,7 +43,14 @@ from triage.models import (
     OutboxMail,
     Verdict,
 )
-from triage.verdict import AUTOMATIQUE, COMPLET, HORS_DELAI, INCOMPLET, NON_CANDIDATURE
+from triage.verdict import (
+    AUTOMATIQUE,
+    COMPLET,
+    HORS_DELAI,
+    INCOMPLET,
+    NON_CANDIDATURE,
+    required_unread,
+)
 
 DIGEST_KIND = DIGEST  # OutboxMail.kind of the digest itself
 STALE_AFTER = dt.timedelta(hours=1)  # a mailbox with no successful poll for this long
@@ -135,10 +142,12 @@ def _row(application: Application, programme: Programme, decision: str | None) -
         autodiagnostic=score_mean(programme, fields),
         referent=referent(programme, fields),
         decision=decision,
+        to_check=tuple(to_check(application, programme)),
     )
 
 
 def _counts(session: Session, programme: Programme, applications: Iterable[Application]) -> Counts:
+    applications = list(applications)
     statuses = [a.status for a in applications]
     mails = dict(
         session.execute(
@@ -155,6 +164,7 @@ def _counts(session: Session, programme: Programme, applications: Iterable[Appli
         incomplet=statuses.count(INCOMPLET),
         hors_delai=statuses.count(HORS_DELAI),
         total=len(statuses),
+        to_check=sum(1 for a in applications if required_unread(a.unread or [], programme)),
         automatique=mails.get(AUTOMATIQUE, 0),
         non_candidature=mails.get(NON_CANDIDATURE, 0),
     )
@@ -190,7 +200,9 @@ def _news(
                 f"{_name(a)} : toujours {status_label(a.status).lower()}, manque désormais : "
                 + (missing or "rien")
             )
-        elif list(was.warnings or []) != list(a.warnings or []):
+        elif list(was.warnings or []) != list(a.warnings or []) or list(
+            was.unread or []
+        ) != list(a.unread or []):
             lines.append(f"{_name(a)} : points à vérifier modifiés")
     others = session.scalars(
         select(Message)
@@ -252,8 +264,8 @@ def _calls(programme: Programme, rows: list[Row], today: dt.date) -> CallList | 
     if period is None or not period.start <= today <= period.end:
         return None
     incomplete = [r for r in rows if r.status == INCOMPLET]
-    to_check = [r for r in rows if r.status == COMPLET and r.warnings]
-    return CallList(start=period.start, end=period.end, rows=tuple(incomplete + to_check))
+    questions = [r for r in rows if r.status == COMPLET and (r.warnings or r.to_check)]
+    return CallList(start=period.start, end=period.end, rows=tuple(incomplete + questions))
 
 
 def _mailboxes(session: Session, programme: Programme, now: dt.datetime) -> Iterable[MailboxHealth]:

@@ -45,6 +45,7 @@ class Counts:
     incomplet: int = 0
     hors_delai: int = 0
     total: int = 0  # applications, whatever their status
+    to_check: int = 0  # applications « à vérifier »: a required answer written but not read
     automatique: int = 0  # mails: automatic replies (absences, bounces)
     non_candidature: int = 0  # mails: not applications (questions…)
 
@@ -65,6 +66,8 @@ class Row:
     autodiagnostic: float | None  # mean of the self-assessment scores
     referent: Referent
     decision: str | None = None  # the latest decision, one of triage.models.DECISIONS
+    # « à vérifier »: required answers written but not read, by title with the text found
+    to_check: tuple[str, ...] = ()
 
     @property
     def status_label(self) -> str:
