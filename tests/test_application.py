@@ -36,6 +36,7 @@ def mail(
         dossier_missing=dossier,
         dossier_name=kw.pop("name", f"dossier-{ref}.docx" if dossier is not None else None),
         warnings=kw.pop("warnings", ()),
+        dossier_unread=kw.pop("unread", ()),
     )
 
 
@@ -128,3 +129,46 @@ def test_annexes_alone_miss_the_dossier() -> None:
 def test_an_application_has_mails() -> None:
     with pytest.raises(ValueError):
         combine([], BLOSSOM)
+
+
+# --- unread answers -------------------------------------------------------------------------
+
+
+def test_an_unread_required_answer_leaves_the_application_complete_and_to_check() -> None:
+    verdict = combine(
+        [mail(1, ON_TIME, dossier=(), annexes=ALL_ANNEXES, years=(2024, 2025),
+              unread=("referent.date_naissance", "autodiagnostic.5"))],
+        BLOSSOM,
+    )  # fmt: skip
+    assert verdict.status == "complet" and verdict.missing == []
+    assert verdict.unread == ["referent.date_naissance", "autodiagnostic.5"]
+    assert verdict.unread_required == ["autodiagnostic.5"] and verdict.needs_check
+
+
+def test_only_optional_answers_unread_is_not_to_check() -> None:
+    verdict = combine(
+        [mail(1, ON_TIME, dossier=(), annexes=ALL_ANNEXES, years=(2024, 2025),
+              unread=("referent.date_naissance",))],
+        BLOSSOM,
+    )  # fmt: skip
+    assert verdict.unread == ["referent.date_naissance"] and not verdict.needs_check
+
+
+def test_unread_answers_are_those_of_the_version_that_counts() -> None:
+    v1 = mail(1, ON_TIME, dossier=("referent.nom",), annexes=ALL_ANNEXES, years=(2024, 2025),
+              unread=("autodiagnostic.5",))  # fmt: skip
+    corrected = mail(2, ON_TIME + dt.timedelta(days=1), dossier=())
+    assert combine([v1], BLOSSOM).unread_required == ["autodiagnostic.5"]
+    verdict = combine([v1, corrected], BLOSSOM)
+    assert verdict.current == 2 and verdict.status == "complet"
+    assert verdict.unread == [] and not verdict.needs_check
+    unsure = mail(3, ON_TIME + dt.timedelta(days=2), dossier=(), unread=("signature.date",))
+    late = mail(4, LATE, dossier=(), unread=("autodiagnostic.1",))
+    verdict = combine([v1, corrected, unsure, late], BLOSSOM)
+    assert verdict.current == 3 and verdict.unread_required == ["signature.date"]
+    assert verdict.status == "complet"
+
+
+def test_annexes_alone_have_nothing_unread() -> None:
+    verdict = combine([mail(1, ON_TIME, annexes=ALL_ANNEXES, years=(2024, 2025))], BLOSSOM)
+    assert verdict.unread == [] and not verdict.needs_check

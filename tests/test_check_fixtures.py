@@ -29,6 +29,8 @@ def test_fixture(path: Path) -> None:
     assert (result["structure"] or "").casefold() == (truth["structure"] or "").casefold()
     assert result["missing"] == truth["missing"]
     assert result["bilans_years"] == truth["bilans_years"]
+    if "unread" in truth["meta"]:
+        assert result["unread"] == truth["meta"]["unread"]
     for name in truth["meta"].get("autres", []):
         assert name in result["annexes"]["autres"]
     for words in truth["meta"].get("warnings", []):
@@ -60,3 +62,19 @@ def test_the_builder_is_deterministic_and_up_to_date(tmp_path: Path) -> None:
             f"{built.name}: run tests/fixtures/build_emails.py"
         )
         assert Path(f"{built}.truth.json").read_bytes() == Path(f"{kept}.truth.json").read_bytes()
+
+
+def test_an_unread_required_answer_is_complete_and_to_check() -> None:
+    path = FIXTURES / "emails" / "unread_creation_date.eml"
+    result = check_message(path.read_bytes(), received_of(truth_of(path)))
+    verdict = result.verdict
+    assert verdict.status == "complet" and verdict.missing == []
+    assert verdict.unread_required == ["entreprise.date_creation"] and verdict.needs_check
+    assert verdict.dossier is not None
+    assert verdict.dossier.unread_raw == {"entreprise.date_creation": "le lendemain de notre AG"}
+    as_json = result.to_json()
+    assert list(as_json)[:4] == ["status", "structure", "missing", "unread"]
+    assert as_json["unread"] == ["entreprise.date_creation"]
+    assert any("« le lendemain de notre AG »" in w for w in as_json["warnings"])
+    # no date, so no age warning computed from a wrong one
+    assert not any("moins de 2 ans" in w for w in as_json["warnings"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,30 @@ def test_bad_received_date(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_programme(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["check", str(SAMPLES / "emails" / "pe004.eml"), "--programme", "nope"])
     assert code == 3 and "programme inconnu" in capsys.readouterr().err
+
+
+UNREAD = FIXTURES / "emails" / "unread_creation_date.eml"
+
+
+def test_json_lists_unread_beside_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(UNREAD), "--json", "--received", "2026-09-08T08:30:00Z"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["status"] == "complet"
+    assert found["missing"] == [] and found["unread"] == ["entreprise.date_creation"]
+    assert list(found).index("unread") == list(found).index("missing") + 1
+
+
+def test_summary_shows_what_to_check_with_the_text_found(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", str(UNREAD), "--received", "2026-09-08T08:30:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "Statut : complet" in out and "Manque : rien" in out
+    assert "À vérifier : Date de création – « le lendemain de notre AG »" in out
+    assert "Avertissements :" in out
+
+
+def test_nothing_to_check_no_line(capsys: pytest.CaptureFixture[str]) -> None:
+    path = SAMPLES / "emails" / "pe002.eml"
+    assert main(["check", str(path), "--received", "2026-09-12T19:03:05Z"]) == 0
+    assert "À vérifier : " not in capsys.readouterr().out

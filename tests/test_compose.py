@@ -134,3 +134,34 @@ def test_threading_and_auto_reply_headers() -> None:
 def test_a_recipient_that_is_not_a_bare_address_is_refused(recipient: str) -> None:
     with pytest.raises(DeliveryError):
         mail("Vélo Solidaire", recipient=recipient)
+
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize("kind", ["accuse", "complement", "relance", "rappel"])
+def test_answers_to_check_are_named_never_asked_for(kind: str) -> None:
+    rendered = render(kind, context(to_check=["Date de création"]))
+    text = rendered.text.replace("\n", " ")
+    assert (
+        f"Notre équipe relira elle-même votre réponse à la rubrique «{NBSP}Date de création{NBSP}»"
+        f"{NBSP}; nous vous contacterons si nécessaire." in text
+    )
+    missing = text.split("Il manque encore :")[1].split("Notre équipe")[0]
+    assert "Date de création" not in missing and "Vos statuts" in missing
+    assert f"«{NBSP}Date de création{NBSP}»{NBSP};" in rendered.html
+
+
+def test_several_answers_to_check_and_none() -> None:
+    two = render("accuse", context(complete=True, missing=[], to_check=["A", "B & C"]))
+    text = two.text.replace("\n", " ")
+    assert f"vos réponses aux rubriques «{NBSP}A{NBSP}», «{NBSP}B & C{NBSP}»" in text
+    assert f"«{NBSP}B &amp; C{NBSP}»" in two.html  # escaped in HTML
+    assert "Votre dossier est complet" in two.text
+    none = render("accuse", context())
+    assert "relira" not in none.text and "relira" not in none.html
+
+
+def test_hostile_title_to_check_is_escaped() -> None:
+    html = render("accuse", context(to_check=[HOSTILE])).html
+    assert "<script>" not in html and "&lt;script&gt;" in html

@@ -257,6 +257,54 @@ def test_news_and_call_list_rendered() -> None:
     assert "Rien de nouveau." in render_digest(data(rows), BLOSSOM).text
 
 
+def test_applications_to_check_counted_at_the_top_and_named_per_row() -> None:
+    unsure = row(1, "Vélo Solidaire", to_check=("Date de création – « le lendemain »",))
+    gap = row(2, "Bois & Récup", "incomplet", missing=("Vos statuts",),
+              to_check=("Autodiagnostic, affirmation 5 – « 12/10 »",))  # fmt: skip
+    counts = Counts(complet=1, incomplet=1, total=2, to_check=2)
+    rendered = render_digest(data([unsure, gap, row(3, "Potager")], counts=counts), BLOSSOM)
+    text = plain(rendered.text)
+    top = text.split("NOUVEAU DEPUIS")[0]
+    assert "2 candidatures à vérifier (une réponse que guichet n’a pas su lire)" in top
+    assert "Réponse à vérifier : Date de création – « le lendemain »" in text
+    assert "Réponse à vérifier : Autodiagnostic, affirmation 5 – « 12/10 »" in text
+    assert "Manque : Vos statuts" in text and "Manque : Date" not in text
+    assert f"«{NBSP}12/10{NBSP}»" in rendered.text  # French spacing inside the quotes
+    html = plain(rendered.html)
+    assert re.search(r">2</div>\s*<div[^>]*>à vérifier</div>", html)
+    cells = re.findall(r'<tr data-application="(\d+)">(.*?)</tr>', html, re.S)
+    by_id = {n: cell for n, cell in cells}
+    assert "Réponse à vérifier : Date de création – « le lendemain »" in by_id["1"]
+    assert "à vérifier" not in by_id["3"]
+    assert "Avertissement" not in by_id["1"] and "À vérifier" not in html  # no alert for it
+
+
+def test_nothing_to_check_is_said_as_zero() -> None:
+    text = plain(render_digest(data([row(1, "Potager")]), BLOSSOM).text)
+    assert "0 candidature à vérifier" in text and "Réponse à vérifier" not in text
+
+
+def test_a_complete_application_to_check_is_on_the_call_list(store: Store, checker: Checker) -> None:
+    from tests.mails import fixture
+
+    file_mails(store, [(fixture("unread_creation_date"), brussels(2026, 9, 8, 10, 30)),
+                       (dossier_mail("g02-nextline-npar2"), brussels(2026, 9, 2, 10, 15))],
+               checker, now=FILED)  # fmt: skip
+    with store.sessions() as session:
+        digest = gather_digest(session, BLOSSOM, CALLS, since=CALLS)
+    assert digest.counts.to_check == 1 and digest.counts.complet == 2
+    rows = {r.structure: r for r in digest.rows}
+    creche = rows["Crèche Arc-en-Ciel Coop"]
+    assert creche.status == "complet" and creche.missing == ()
+    assert creche.to_check == ("Date de création – « le lendemain de notre AG »",)
+    assert rows["Potager Partagé SC"].to_check == ()
+    assert digest.calls is not None
+    assert [r.structure for r in digest.calls.rows] == ["Crèche Arc-en-Ciel Coop"]
+    rendered = render_digest(digest, BLOSSOM)
+    assert "1 candidature à vérifier" in plain(rendered.text)
+    assert "« le lendemain de notre AG »" in plain(rendered.html)
+
+
 # --- gathering a seeded store ---------------------------------------------------------------
 
 

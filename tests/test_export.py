@@ -205,6 +205,33 @@ def test_the_same_table_on_sqlite_and_postgresql(store: Store, checker: Callable
     assert isinstance(row["Moyenne autodiagnostic"], float)
 
 
+def test_an_answer_to_check_has_its_column_beside_the_missing_one(
+    tmp_path: Path, checker: Callable
+) -> None:
+    from tests.mails import brussels, fixture
+    from tests.stores import dossier_mail, file_mails
+
+    with open_store(sqlite_settings(tmp_path)) as store:
+        file_mails(store, [(fixture("unread_creation_date"), brussels(2026, 9, 8, 10, 30)),
+                           (dossier_mail("g02-nextline-npar2"), brussels(2026, 9, 2, 10, 15))],
+                   checker)  # fmt: skip
+        with store.sessions() as session:
+            table = export_table(session, BLOSSOM)
+    assert table.headers.index("À vérifier") == table.headers.index("Manquant") + 1
+    creche = row_of(table, "Crèche Arc-en-Ciel Coop")
+    assert creche["Statut"] == "Complet" and creche["Manquant"] is None
+    assert creche["À vérifier"] == "Date de création – « le lendemain de notre AG »"
+    date_head = dict((spec.key, head) for spec, head in field_headers(BLOSSOM))
+    assert creche[date_head["entreprise.date_creation"]] is None  # no value made up
+    assert row_of(table, "Potager Partagé SC")["À vérifier"] is None
+    path = tmp_path / "candidatures.xlsx"
+    write_xlsx(table, path)
+    sheet = openpyxl.load_workbook(path)[SHEET_TITLE]
+    column = [c.value for c in sheet[1]].index("À vérifier")
+    cells = [row[column].value for row in sheet.iter_rows(min_row=2)]
+    assert "Date de création – « le lendemain de notre AG »" in cells
+
+
 # --- writing ------------------------------------------------------------------------------
 
 HOSTILE = Table(

@@ -196,3 +196,51 @@ def test_without_smtp_nothing_is_planned(filed: Store) -> None:
 
     report = Notifier(filed, BLOSSOM, {}, None).run(NOW)
     assert report.recorded == [] and rows(filed) == []
+
+
+def test_an_answer_to_check_is_never_called_missing_nor_chased(
+    store: Store, checker: Checker
+) -> None:
+    import email
+    import email.policy
+    import re
+
+    from tests.mails import fixture
+
+    file_mails(store, [(fixture("unread_creation_date"), brussels(2026, 9, 8, 10, 30)),
+                       (dossier_mail("g02-nextline-npar2", annexes=("statuts",)),
+                        brussels(2026, 9, 2, 10, 15))], checker)  # fmt: skip
+    with store.sessions.begin() as session:
+        creche = session.scalars(
+            select(Application).where(Application.structure == "Crèche Arc-en-Ciel Coop")
+        ).one()
+        creche_id = creche.id
+        assert creche.status == "complet" and creche.unread == ["entreprise.date_creation"]
+        recorded = plan_and_record(session, store.archive, BLOSSOM, brussels(2026, 9, 8, 10, 35))
+    [accuse] = [r for r in recorded if r.application_id == creche_id]
+    mail = email.message_from_bytes(
+        store.archive.read(accuse.raw_sha256), policy=email.policy.default
+    )
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    flat = re.sub(r"[ \r\n]+", " ", text)  # lines joined, no-break spaces kept
+    assert "Votre dossier est complet" in flat and "Il manque" not in flat
+    assert "  - Date de création : à vérifier par notre équipe" in text
+    assert (
+        "Notre équipe relira elle-même votre réponse à la rubrique "
+        "«\u00a0Date de création\u00a0»\u00a0; nous vous contacterons si nécessaire." in flat
+    )
+    assert "à vérifier par notre équipe" in html and "Date de création" in html
+    for part in (text, html):
+        assert "lendemain" not in part  # never the text found, never a made-up date
+    assert "Il manque" not in html
+
+    # Reminder morning (D-2): only the application that lacks something is reminded.
+    with store.sessions.begin() as session:
+        reminders = plan_and_record(session, store.archive, BLOSSOM, brussels(2026, 9, 12, 8, 1))
+    assert [r.kind for r in reminders] == ["rappel"]
+    assert all(r.application_id != creche_id for r in reminders)
+    # The follow-up days later: still nothing for it.
+    with store.sessions.begin() as session:
+        later = plan_and_record(session, store.archive, BLOSSOM, brussels(2026, 9, 13, 20, 0))
+    assert all(r.application_id != creche_id for r in later)

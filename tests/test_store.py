@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import stat
+from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from config.programme import load_programme
+from tests.conftest import sqlite_settings
 from guichet.errors import UnreadableMessage
 from ingest.fingerprint import fingerprint
 from ingest.intake import DUPLICATE, KNOWN, NEW, CopyFacts, record_copy
@@ -29,13 +33,24 @@ from triage.models import (
     Base,
     Decision,
     Event,
+    JSONType,
     MailCopy,
     Message,
     OutboxMail,
     ParsedDossier,
+    UTCDateTime,
     Verdict,
 )
-from triage.store import Store, current_revision, head_revision, open_store
+from triage.store import (
+    Store,
+    StoreSettings,
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    open_store,
+    upgrade,
+)
 
 BLOSSOM = load_programme("blossom-2026")
 NOW = dt.datetime(2026, 9, 20, 8, 0, tzinfo=dt.UTC)
@@ -76,6 +91,92 @@ def test_schema_is_at_head_and_matches_the_models(store: Store) -> None:
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def _rows_of_0002(connection: sa.Connection) -> None:
+    """One mail with a parsed dossier, its application and their verdicts, as 0002 stored them."""
+    when = brussels(2026, 9, 2, 11, 30)
+    json_, time_ = JSONType, UTCDateTime()
+    applications_ = sa.table(
+        "applications", *[sa.column(c) for c in ("id", "programme_id", "structure_key", "status")],
+        *[sa.column(c, json_) for c in ("missing", "annexes", "bilans_years", "warnings")],
+        *[sa.column(c, time_) for c in ("first_received_at", "last_received_at", "created_at",
+                                        "updated_at")],
+    )  # fmt: skip
+    messages = sa.table(
+        "messages", *[sa.column(c) for c in ("id", "content_hash", "raw_sha256", "size", "state",
+                                             "attempts", "application_id")],
+        sa.column("references", json_), sa.column("received_at", time_),
+        sa.column("created_at", time_),
+    )  # fmt: skip
+    parsed = sa.table(
+        "parsed_fields", *[sa.column(c) for c in ("id", "message_id", "programme_id", "filename",
+                                                  "format", "tracked_changes")],
+        *[sa.column(c, json_) for c in ("fields", "missing", "warnings")],
+        sa.column("created_at", time_),
+    )  # fmt: skip
+    verdicts = sa.table(
+        "verdicts", *[sa.column(c) for c in ("id", "message_id", "application_id", "status")],
+        *[sa.column(c, json_) for c in ("missing", "annexes", "bilans_years", "warnings")],
+        sa.column("created_at", time_),
+    )  # fmt: skip
+    lists = {"missing": ["annexe.cv"], "annexes": {}, "bilans_years": [], "warnings": []}
+    connection.execute(applications_.insert().values(
+        id=1, programme_id="blossom-2026", structure_key="velo", status="incomplet", **lists,
+        first_received_at=when, last_received_at=when, created_at=when, updated_at=when,
+    ))  # fmt: skip
+    connection.execute(messages.insert().values(
+        id=1, content_hash="a" * 64, raw_sha256="b" * 64, size=10, state=TRAITE, attempts=1,
+        application_id=1, references=[], received_at=when, created_at=when,
+    ))  # fmt: skip
+    connection.execute(parsed.insert().values(
+        id=1, message_id=1, programme_id="blossom-2026", filename="d.docx", format="docx",
+        tracked_changes=False, fields={"entreprise.nom": "Vélo"}, missing=[], warnings=[],
+        created_at=when,
+    ))  # fmt: skip
+    for n, (message_id, application_id) in enumerate([(1, None), (None, 1)], start=1):
+        connection.execute(verdicts.insert().values(
+            id=n, message_id=message_id, application_id=application_id, status="incomplet",
+            created_at=when, **lists,
+        ))  # fmt: skip
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_migration_0003_gives_what_was_filed_before_nothing_unread(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str
+) -> None:
+    settings = (
+        sqlite_settings(tmp_path)
+        if database == "sqlite"
+        else StoreSettings(tmp_path / "var", request.getfixturevalue("postgres_url"))
+    )
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine, "0002")
+        with engine.begin() as connection:
+            _rows_of_0002(connection)
+        upgrade(engine)
+        assert current_revision(engine) == "0003"
+        downgrade(engine, "0002")  # and back: nothing filed before is lost on the way
+        assert current_revision(engine) == "0002"
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    with open_store(settings) as store, store.sessions() as session:
+        application = session.get(Application, 1)
+        assert application is not None
+        assert application.unread == [] and application.missing == ["annexe.cv"]
+        parsed = session.scalars(select(ParsedDossier)).one()
+        assert parsed.unread == [] and parsed.unread_raw == {}
+        assert parsed.fields == {"entreprise.nom": "Vélo"}
+        assert [v.unread for v in session.scalars(select(Verdict))] == [[], []]
 
 
 def test_opening_again_migrates_nothing(store: Store) -> None:
@@ -215,6 +316,42 @@ def test_the_latest_dossier_before_the_deadline_counts(store: Store, checker: Ch
         assert creche.status == counted.message.status  # that mail alone decides
         assert creche.status != "hors_delai"
     assert any("après la clôture" in w for w in creche.warnings)
+
+
+def test_an_unread_answer_is_kept_to_check_and_judged_again_with_a_new_version(
+    store: Store, checker: Checker
+) -> None:
+    receive(store, fixture("unread_creation_date"), brussels(2026, 9, 8, 10, 30))
+    check_pending(store.sessions, store.archive, BLOSSOM, NOW, checker)
+    [creche] = applications(store)
+    assert creche.status == "complet" and creche.missing == []
+    assert creche.unread == ["entreprise.date_creation"]
+    assert any("« le lendemain de notre AG »" in w for w in creche.warnings)
+    with store.sessions() as session:
+        parsed = session.scalars(select(ParsedDossier)).one()
+        assert parsed.missing == [] and parsed.unread == ["entreprise.date_creation"]
+        assert parsed.unread_raw == {"entreprise.date_creation": "le lendemain de notre AG"}
+        judged = session.scalars(select(Verdict).order_by(Verdict.id)).all()
+        assert [(v.status, v.unread) for v in judged] == [
+            ("complet", ["entreprise.date_creation"]),  # the mail's
+            ("complet", ["entreprise.date_creation"]),  # the application's
+        ]
+        event = session.scalars(select(Event).where(Event.kind == "candidature_jugee")).one()
+        assert "à vérifier : entreprise.date_creation" in event.detail
+        assert event.data["unread"] == ["entreprise.date_creation"]
+
+    # A new version with the date written as a date: nothing left to check.
+    receive(store, fixture("deadline_095959"), brussels(2026, 9, 14, 9, 59, 59))
+    check_pending(store.sessions, store.archive, BLOSSOM, NOW, checker)
+    [creche] = applications(store)
+    assert len(creche.versions) == 2 and creche.versions[1].counts
+    assert creche.status == "complet" and creche.unread == []
+    assert not any("le lendemain" in w for w in creche.warnings)
+    with store.sessions() as session:
+        latest = session.scalars(
+            select(Verdict).where(Verdict.application_id == creche.id).order_by(Verdict.id.desc())
+        ).first()
+        assert latest is not None and latest.unread == []
 
 
 def test_a_reply_joins_its_thread_whatever_name_it_gives(store: Store, checker: Checker) -> None:

@@ -266,3 +266,93 @@ def test_no_eligibility_warning_for_an_old_brussels_company() -> None:
 )
 def test_postcode_of(address: str, postcode: int | None) -> None:
     assert postcode_of(address) == postcode
+
+
+# --- unread answers: never missing, « à vérifier » when required -------------------------
+
+SCORE_WARNING = (
+    "Autodiagnostic 5 (« Notre offre de services actuelle est pertine… ») : valeur hors de "
+    "l’échelle 1-10 (« 12/10 »)."
+)
+
+
+def unread_dossier(
+    unread: dict[str, str] | None = None,
+    name: str = "dossier.docx",
+    missing: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (),
+) -> DossierFile:
+    found = {"autodiagnostic.5": "12/10"} if unread is None else unread
+    return DossierFile(
+        filename=name,
+        format="docx",
+        fields=dict(FIELDS),
+        missing=missing,
+        warnings=warnings,
+        unread=tuple(found),
+        unread_raw=found,
+    )
+
+
+def test_an_unread_required_answer_is_complete_and_to_check() -> None:
+    v = decide(evidence(dossiers=(unread_dossier(warnings=(SCORE_WARNING,)),)), PROGRAMME)
+    assert v.status == "complet" and v.missing == []
+    assert v.unread == v.unread_required == ["autodiagnostic.5"]
+    assert v.needs_check
+    # the parser's warning quotes what was found: it is not said twice
+    assert [w for w in v.warnings if "12/10" in w] == [f"Dossier « dossier.docx » : {SCORE_WARNING}"]
+
+
+def test_an_unread_answer_no_warning_quotes_gets_one() -> None:
+    v = decide(evidence(dossiers=(unread_dossier({"signature.date": "le lendemain"}),)), PROGRAMME)
+    assert v.status == "complet" and v.needs_check
+    assert v.warnings == [
+        "Dossier « dossier.docx » : Signature : date (« Le ») : réponse écrite mais non lue "
+        "(« le lendemain »), à vérifier."
+    ]
+
+
+def test_an_unread_optional_answer_is_listed_but_not_to_check() -> None:
+    v = decide(
+        evidence(dossiers=(unread_dossier({"referent.date_naissance": "hier"}),)), PROGRAMME
+    )
+    assert v.status == "complet"
+    assert v.unread == ["referent.date_naissance"] and v.unread_required == []
+    assert not v.needs_check
+    assert v.warnings == []  # optional: the parser's own warning, if any, is enough
+
+
+def test_unread_is_never_missing_even_when_something_else_is() -> None:
+    annexes = tuple(a for a in ALL_ANNEXES if a[0] != "CV.pdf")
+    dossier_ = unread_dossier(missing=("referent.nom",))
+    v = decide(evidence(dossiers=(dossier_,), annexes=annexes), PROGRAMME)
+    assert v.status == "incomplet"
+    assert v.missing == ["annexe.cv", "referent.nom"]
+    assert v.unread_required == ["autodiagnostic.5"]
+
+
+def test_a_late_dossier_keeps_its_unread_answers() -> None:
+    late = dt.datetime(2026, 9, 14, 8, 0, 1, tzinfo=UTC)
+    v = decide(evidence(dossiers=(unread_dossier(),), received=late), PROGRAMME)
+    assert v.status == "hors_delai" and v.unread_required == ["autodiagnostic.5"]
+
+
+def test_no_dossier_nothing_unread() -> None:
+    v = decide(evidence(dossiers=()), PROGRAMME)
+    assert v.unread == [] and not v.needs_check
+
+
+def test_fewer_missing_is_not_better_when_more_is_unread() -> None:
+    three = {"autodiagnostic.1": "11", "autodiagnostic.2": "0", "signature.date": "bientôt"}
+    unsure = unread_dossier(three, "a.docx")
+    gap = unread_dossier({}, "b.docx", missing=("referent.nom",))
+    chosen, warnings = choose_dossier([unsure, gap])
+    assert chosen.filename == "b.docx"  # 1 answer to get, against 3 to check
+    assert any("« b.docx », le plus complet" in w for w in warnings)
+
+
+def test_with_as_many_answers_lacking_the_missing_one_weighs_more() -> None:
+    unsure = unread_dossier({"autodiagnostic.1": "11"}, "b.docx")
+    gap = unread_dossier({}, "a.docx", missing=("referent.nom",))
+    chosen, _ = choose_dossier([gap, unsure])
+    assert chosen.filename == "b.docx"

@@ -24,31 +24,23 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
-EMPTY_LIST = sa.text("'[]'")
-EMPTY_OBJECT = sa.text("'{}'")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("parsed_fields", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("unread", JSON, nullable=False, server_default=EMPTY_LIST))
-        batch_op.add_column(
-            sa.Column("unread_raw", JSON, nullable=False, server_default=EMPTY_OBJECT)
-        )
-
-    with op.batch_alter_table("applications", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("unread", JSON, nullable=False, server_default=EMPTY_LIST))
-
-    with op.batch_alter_table("verdicts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("unread", JSON, nullable=False, server_default=EMPTY_LIST))
+    # Plain ADD COLUMN, not a batch: SQLite adds a NOT NULL column with a constant default
+    # in place, whereas a batch would copy and drop each table, and dropping ``applications``
+    # with foreign keys on would delete its verdicts (ON DELETE CASCADE).
+    op.add_column("parsed_fields", sa.Column("unread", JSON, nullable=False, server_default="[]"))
+    op.add_column(
+        "parsed_fields", sa.Column("unread_raw", JSON, nullable=False, server_default="{}")
+    )
+    op.add_column("applications", sa.Column("unread", JSON, nullable=False, server_default="[]"))
+    op.add_column("verdicts", sa.Column("unread", JSON, nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("verdicts", schema=None) as batch_op:
-        batch_op.drop_column("unread")
-
-    with op.batch_alter_table("applications", schema=None) as batch_op:
-        batch_op.drop_column("unread")
-
-    with op.batch_alter_table("parsed_fields", schema=None) as batch_op:
-        batch_op.drop_column("unread_raw")
-        batch_op.drop_column("unread")
+    # SQLite (3.35+) drops a column in place too.
+    op.drop_column("verdicts", "unread")
+    op.drop_column("applications", "unread")
+    op.drop_column("parsed_fields", "unread_raw")
+    op.drop_column("parsed_fields", "unread")
