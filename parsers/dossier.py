@@ -16,9 +16,10 @@ from typing import Any, Literal
 from config.programme import FieldSpec, Programme, all_programmes, load_programme
 from guichet.errors import UnknownForm, UnsupportedFormat
 from parsers import normalise
-from parsers.blocks import DocumentText
+from parsers.alignment import AlignedAnswer, Aligner, Template
+from parsers.blocks import Block, DocumentText
 from parsers.choices import read_choices
-from parsers.filling import FillResult, FormFiller, RawAnswer
+from parsers.filling import FillResult, FormFiller, RawAnswer, _raw
 from parsers.labels import key_of
 from parsers.sniff import sniff
 
@@ -115,6 +116,20 @@ def _filler(programme_id: str) -> FormFiller:
     return FormFiller(load_programme(programme_id).form)
 
 
+@cache
+def _aligner(programme_id: str) -> Aligner | None:
+    """The aligner for a programme's blank form, or None when it ships none."""
+    path = load_programme(programme_id).blank_form_path
+    if path is None:
+        return None
+    from parsers.word_reader import read_word
+
+    blank = read_word(path.read_bytes())
+    filler = _filler(programme_id)
+    texts = filler.reading_texts(filler.reading_blocks(blank))
+    return Aligner(Template.from_reading(texts, filler.fill(blank).places))
+
+
 def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Programme, FillResult]:
     """The programme whose form this document is, and the form filled from it."""
     candidates = [load_programme(programme_id)] if programme_id else all_programmes()
@@ -136,17 +151,23 @@ def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Progr
 def fill_document(doc: DocumentText, programme_id: str | None = None, *, converted_from: str | None = None) -> ParsedDossier:
     programme, result = recognise(doc, programme_id)
     form = programme.form
+    filler = _filler(programme.id)
+    blocks = filler.reading_blocks(doc)
+    aligner = _aligner(programme.id)
+    aligned = aligner.read(filler.reading_texts(blocks), result) if aligner else {}
+    any_order = {f.key for section in form.sections if section.any_order for f in section.fields}
     fields: dict[str, Any] = {}
     readings: dict[str, FieldReading] = {}
     warnings: list[str] = []
     for spec in form.fields():
         if spec.derived:
             continue
-        answer = result.answers[spec.key]
-        reading = normalise_answer(spec, answer)
+        answer, reading, reader = combine(spec, result.answers[spec.key], aligned.get(spec.key),
+                                          any_order=spec.key in any_order)
         fields[spec.key] = reading.value
         readings[spec.key] = FieldReading(answer.text, reading.value, answer.found, answer.where or None,
-                                          state=state_of(spec, answer, reading))
+                                          state=state_of(spec, answer, reading), reader=reader,
+                                          location=describe_place(blocks, answer.block))
         if reading.warning:
             # choice and score warnings already name their field
             prefix = "" if spec.type in ("choice", "score") else f"{short_label(spec)} : "
@@ -215,6 +236,43 @@ def normalise_answer(spec: FieldSpec, answer: RawAnswer) -> normalise.Normalised
         case "multi_choice":
             return read_choices(spec.options, lines)
     raise AssertionError(spec.type)  # pydantic restricts the types
+
+
+def combine(spec: FieldSpec, labels: RawAnswer, aligned: AlignedAnswer | None,
+            *, any_order: bool = False) -> tuple[RawAnswer, normalise.Normalised, str]:
+    """One answer from the two readers, its value, and which reader gave it.
+
+    The alignment with the blank form reads what the applicant wrote around the form's
+    own words (merged lines, no separators, deleted options); the label reader reads
+    table cells cell by cell, score grids, repeated labels side by side (signature
+    columns) and labels the blank form does not print. When both read a value and they
+    differ, the alignment is trusted outside those cases.
+    """
+    by_labels = normalise_answer(spec, labels)
+    if labels.where == "grid" or aligned is None or not aligned.found:
+        return labels, by_labels, "labels"
+    if any_order and labels.where in ("cell-below", "cell-right"):
+        return labels, by_labels, "labels"  # repeated labels in columns: the cell under each
+    answer = RawAnswer("", True, "aligned", lines=[]) if aligned.template_kept else _raw(aligned.lines, "aligned")
+    answer.block = aligned.block
+    by_alignment = normalise_answer(spec, answer)
+    if by_alignment.value is None and by_labels.value is not None:
+        return labels, by_labels, "labels"
+    if by_labels.value is None or by_alignment.value == by_labels.value:
+        return answer, by_alignment, "alignment"
+    if any_order or labels.where.startswith("cell"):
+        return labels, by_labels, "labels"
+    return answer, by_alignment, "alignment"
+
+
+def describe_place(blocks: list[Block], index: int | None) -> str | None:
+    """« paragraphe 31 », « tableau 2, ligne 1, colonne 2 »: where an answer starts, for people."""
+    if index is None or not 0 <= index < len(blocks):
+        return None
+    block = blocks[index]
+    if block.in_table:
+        return f"tableau {block.table + 1}, ligne {block.row + 1}, colonne {block.col + 1}"
+    return f"paragraphe {sum(1 for b in blocks[:index] if not b.in_table) + 1}"
 
 
 BLANK_WARNINGS = ("aucune case cochée.", "liste laissée intacte : aucun choix indiqué.")

@@ -56,6 +56,17 @@ class RawAnswer:
     where: str = ""
     grid_value: str | None = None  # the header of the marked column, for score grids
     lines: list[str] = field(default_factory=list)  # the answer's paragraphs
+    block: int | None = None  # the reading-order block where the label's answer starts
+
+
+@dataclass(frozen=True, slots=True)
+class LabelPlace:
+    """Where a field's label was read: its first block, the block where its answer
+    begins, and the offset of that beginning in the block's text."""
+
+    start: int
+    end: int
+    split: int
 
 
 @dataclass
@@ -63,6 +74,7 @@ class FillResult:
     answers: dict[str, RawAnswer]
     labels_found: int
     labels_total: int
+    places: dict[str, LabelPlace] = field(default_factory=dict)  # indices into ``reading_blocks``
 
     @property
     def coverage(self) -> float:
@@ -108,11 +120,21 @@ class FormFiller:
 
     # -- finding labels -------------------------------------------------------
 
-    def fill(self, doc: DocumentText) -> FillResult:
+    def reading_blocks(self, doc: DocumentText) -> list[Block]:
+        """The blocks a form is read from: body and text boxes, tables a PDF page break
+        cut in two joined again."""
         blocks = [b for b in doc.blocks if b.source in ("body", "textbox")]
         if doc.format == "pdf":
             blocks = self._join_continued_tables(blocks)
-        texts = [self._without_instructions(b.text) for b in blocks]
+        return blocks
+
+    def reading_texts(self, blocks: list[Block]) -> list[str]:
+        """The blocks' texts without the instructions the form says to ignore."""
+        return [self._without_instructions(b.text) for b in blocks]
+
+    def fill(self, doc: DocumentText) -> FillResult:
+        blocks = self.reading_blocks(doc)
+        texts = self.reading_texts(blocks)
         folded = [fold(t) for t in texts]
         readings = self._readings(blocks, texts, folded)
         chain = self._chain(readings)
@@ -133,7 +155,9 @@ class FormFiller:
             else:
                 answers[spec.key] = self._answer(spec, reading, blocks, texts, boundaries, layout,
                                                  flowing=doc.format == "pdf")
-        return FillResult(answers, len(assigned), len(self.fields))
+                answers[spec.key].block = reading.end
+        places = {self.fields[i].key: LabelPlace(r.start, r.end, r.split) for i, r in assigned.items()}
+        return FillResult(answers, len(assigned), len(self.fields), places)
 
     def _join_continued_tables(self, blocks: list[Block]) -> list[Block]:
         """A table a PDF page break cut in two is one table again; a row cut in two

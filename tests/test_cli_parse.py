@@ -65,7 +65,7 @@ def test_json_output_has_exactly_the_documented_keys(capsys: pytest.CaptureFixtu
     code, out, _ = run(["parse", str(P001), "--json"], capsys)
     record = json.loads(out)
     assert code == 0
-    assert set(record) == {"programme", "fields", "missing", "warnings"}
+    assert set(record) == {"programme", "fields", "missing", "unread", "warnings"}
     assert list(record["fields"]) == list(truth_of(P001)["fields"])
 
 

@@ -1,0 +1,329 @@
+"""Reading a filled form by aligning its words with the blank form's.
+
+The blank form's text is the template. Both texts become sequences of folded words
+(case, accents, punctuation and non-breaking spaces folded away) with a break token at
+every paragraph, cell and line break; rapidfuzz aligns the two sequences (a longest
+common subsequence, in C). Whatever the applicant added between a label's last word and
+the next word of the form that is still there is that label's answer; what they deleted
+of the form's own answer text (« oui/non », a list of options) tells how they answered.
+Merged lines, missing separators, labels retyped without accents or colon, « Fait à X,
+le DATE » on one line and moved answers all read without a rule for each.
+
+The label reader (``parsers.filling``) finds where each label stands in the blank form;
+its readings of the filled document (variant labels the form does not print) also end
+an answer here, so a retyped label never becomes part of the answer before it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import Indel
+
+from parsers.filling import FillResult, LabelPlace, _has_content
+from parsers.labels import key_of
+from parsers.normalise import is_placeholder
+
+BREAK = "\n"  # the token standing for a paragraph, cell or line break
+_WORD = re.compile(r"\w+")
+_LEADING = re.compile(r"^[\s:;=?.,)\]\u00a0\u202f·•▪–—-]+")
+_TRAILING = re.compile(r"[\s(\[\u00a0\u202f·•▪–—-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    key: str  # folded word, or BREAK
+    block: int
+    start: int  # offsets in the block's text
+    end: int
+
+
+def tokens_of(texts: Sequence[str]) -> list[Token]:
+    """Folded words of every text, a BREAK after each text and at each line break in it."""
+    tokens: list[Token] = []
+    for b, text in enumerate(texts):
+        for line_start, line in _lines(text):
+            for m in _WORD.finditer(line):
+                key = key_of(m.group()).replace(" ", "")
+                if key:
+                    tokens.append(Token(key, b, line_start + m.start(), line_start + m.end()))
+            tokens.append(Token(BREAK, b, line_start + len(line), line_start + len(line)))
+    return tokens
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    found, start = [], 0
+    for part in text.split("\n"):
+        found.append((start, part))
+        start += len(part) + 1
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateField:
+    """A field's label and the form's own answer text (« oui/non », options), as ranges
+    of template tokens."""
+
+    key: str
+    label: range
+    answer: range
+
+
+@dataclass
+class Template:
+    """The blank form's words and where each field's label stands among them."""
+
+    tokens: list[Token]
+    fields: dict[str, TemplateField]
+
+    @classmethod
+    def from_reading(cls, texts: Sequence[str], places: dict[str, LabelPlace]) -> Template:
+        tokens = tokens_of(texts)
+        fields = {}
+        for key, place in places.items():
+            label = [i for i, t in enumerate(tokens)
+                     if t.key != BREAK and place.start <= t.block <= place.end
+                     and (t.block < place.end or t.end <= place.split)]
+            if not label:
+                continue
+            answer = [i for i, t in enumerate(tokens)
+                      if t.key != BREAK and t.block == place.end and t.start >= place.split]
+            first, last = label[0], label[-1] + 1
+            fields[key] = TemplateField(key, range(first, last),
+                                        range(last, answer[-1] + 1) if answer else range(last, last))
+        return cls(tokens, fields)
+
+
+@dataclass
+class AlignedAnswer:
+    """What the filled document holds where the blank form has one field."""
+
+    found: bool  # enough of the label's words are there
+    lines: list[str] = field(default_factory=list)  # the answer, one entry per paragraph or line
+    block: int | None = None  # where the answer starts (a block of the reading order)
+    template_kept: bool = False  # the form's own answer text left whole, nothing added
+
+
+def label_needs(words: int) -> int:
+    """How many of a label's words must be found: all of a short label, half of a long one."""
+    return words if words <= 2 else max(2, math.ceil(words * 0.5))
+
+
+class Aligner:
+    """Aligns documents with one blank form; ``read`` is pure and reusable."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.keys = [t.key for t in template.tokens]
+
+    def read(self, texts: Sequence[str], labels: FillResult) -> dict[str, AlignedAnswer]:
+        tokens = tokens_of(texts)
+        to_doc = align(self.template.tokens, tokens)
+        # the first template word still there at or after each template position
+        next_kept: list[int | None] = [None] * (len(self.keys) + 1)
+        for i in range(len(self.keys) - 1, -1, -1):
+            kept = i in to_doc and self.keys[i] != BREAK
+            next_kept[i] = to_doc[i] if kept else next_kept[i + 1]
+        # the label reader's readings (variants the form does not print) end answers too
+        label_starts = sorted(_token_at(tokens, place.start) for place in labels.places.values())
+        answers = {}
+        for key, spec in self.template.fields.items():
+            answers[key] = self._answer(spec, tokens, texts, to_doc, next_kept, label_starts, labels)
+        return answers
+
+    def _answer(self, spec: TemplateField, tokens: list[Token], texts: Sequence[str], to_doc: dict[int, int],
+                next_kept: list[int | None], label_starts: list[int], labels: FillResult) -> AlignedAnswer:
+        found = [to_doc[i] for i in spec.label if i in to_doc and self.keys[i] != BREAK]
+        words = sum(1 for i in spec.label if self.keys[i] != BREAK)
+        if len(found) < label_needs(words):
+            return AlignedAnswer(found=False)
+        begin = max(found) + 1
+        place = labels.places.get(spec.key)
+        if place is not None and place.start <= tokens[max(found)].block <= place.end:
+            # the label reader saw where this label ends (« Adresse du siège social : »)
+            after = _first_token_from(tokens, place.end, place.split)
+            if after > begin and all(tokens[d].block <= place.end for d in range(begin, after)):
+                begin = after
+        stop = next_kept[spec.answer.stop]
+        end = len(tokens) if stop is None else stop
+        end = min([end, *(s for s in label_starts if begin < s < end)])
+        if end <= begin:
+            return AlignedAnswer(found=True, block=tokens[max(found)].block)
+        kept = {to_doc[i] for i in spec.answer if i in to_doc}
+        added = [d for d in range(begin, end) if tokens[d].key != BREAK and d not in kept]
+        whole = spec.answer and len(kept) == len(spec.answer)
+        if whole and not added:
+            return AlignedAnswer(found=True, block=tokens[begin].block, template_kept=True)
+        if whole and max(kept) < min(added):  # the answer after the form's options left whole
+            begin = max(kept) + 1
+        elif whole and min(kept) > max(added):  # the answer before them
+            end = min(kept)
+        # otherwise options deleted or marked: what is left of them is the answer
+        return AlignedAnswer(True, _text(tokens, texts, begin, end), tokens[begin].block)
+
+
+def align(template: list[Token], document: list[Token]) -> dict[int, int]:
+    """Template token index -> document token index, for the form's words still there.
+
+    Pairs of words first: a pair the applicant wrote by chance in an answer (« d’
+    administration ») is rarer than a word (« d »), so the pairs anchor the alignment;
+    single words are then aligned between anchors only (« Fait à Ixelles, le 3 mai »:
+    the lone « Le » of the form). Last, words of a long paragraph of the form found
+    alone are dropped (its text was deleted; an answer shares its « de »).
+    """
+    t_keys = [t.key for t in template]
+    d_keys = [t.key for t in document]
+    pairs: dict[int, int] = {}
+    last = -1
+    for t, d in sorted(_matches(_bigrams(t_keys), _bigrams(d_keys)).items()):
+        for k in (0, 1):
+            if t + k not in pairs and d + k > last:
+                pairs[t + k] = d + k
+                last = d + k
+    anchors = [(-1, -1), *sorted(pairs.items()), (len(t_keys), len(d_keys))]
+    for (t1, d1), (t2, d2) in zip(anchors, anchors[1:]):
+        if t2 - t1 > 1 and d2 - d1 > 1:
+            for t, d in _matches(t_keys[t1 + 1 : t2], d_keys[d1 + 1 : d2]).items():
+                pairs[t1 + 1 + t] = d1 + 1 + d
+    _close_gaps(template, document, pairs)
+    _keep_blocks_together(template, document, pairs)
+    _drop_stray_words(template, document, pairs)
+    return pairs
+
+
+def _close_gaps(template: list[Token], document: list[Token], to_doc: dict[int, int]) -> None:
+    """Among equally long alignments, prefer the one where the words of a sentence of the
+    form follow each other: a question ending « … en dehors des journées de formation ? »
+    keeps its words, not those of an answer repeating them."""
+    order = sorted(to_doc)
+    for previous, t in zip(order, order[1:]):
+        if template[previous].block != template[t].block:
+            continue
+        if any(template[i].key != BREAK for i in range(previous + 1, t)):
+            continue
+        d = to_doc[previous] + 1
+        while d < to_doc[t] and document[d].key == BREAK:
+            d += 1
+        if d < to_doc[t] and document[d].key == template[t].key:
+            to_doc[t] = d
+
+
+def _bigrams(keys: list[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in zip(keys, keys[1:])]
+
+
+def _matches(template: list[str], document: list[str]) -> dict[int, int]:
+    """Index in ``template`` -> index in ``document`` of the items a longest common
+    subsequence keeps."""
+    pairs = {}
+    for op in Indel.opcodes(template, document):
+        if op.tag == "equal":
+            for k in range(op.src_end - op.src_start):
+                pairs[op.src_start + k] = op.dest_start + k
+    return pairs
+
+
+def _keep_blocks_together(template: list[Token], document: list[Token], to_doc: dict[int, int]) -> None:
+    """Among equally long alignments, prefer the one that keeps each paragraph of the form
+    in one paragraph of the document: the « d » of « D. Votre disponibilité » belongs to
+    that heading, not to the « d’enthousiasme » that ends the answer before it."""
+    order = sorted(to_doc)
+    by_block: dict[int, list[int]] = {}
+    for t in order:
+        by_block.setdefault(template[t].block, []).append(t)
+    position = {t: n for n, t in enumerate(order)}
+    for members in by_block.values():
+        if len(members) < 2:
+            continue
+        blocks = [document[to_doc[t]].block for t in members]
+        main = max(set(blocks), key=blocks.count)
+        for t, block in zip(members, blocks):
+            if block == main:
+                continue
+            n = position[t]
+            low = to_doc[order[n - 1]] if n > 0 else -1
+            high = to_doc[order[n + 1]] if n + 1 < len(order) else len(document)
+            for d in range(low + 1, high):
+                if document[d].block == main and document[d].key == template[t].key:
+                    to_doc[t] = d
+                    break
+
+
+def _drop_stray_words(template: list[Token], document: list[Token], to_doc: dict[int, int]) -> None:
+    """Forget matches that are a word or two of a longer paragraph of the form, alone: the
+    form's text was deleted there and an answer happens to share its « de » or « la »."""
+    sizes: dict[int, int] = {}
+    for t in template:
+        if t.key != BREAK:
+            sizes[t.block] = sizes.get(t.block, 0) + 1
+    order = [t for t in sorted(to_doc) if template[t].key != BREAK]
+    run: list[int] = []
+    for n, t in enumerate(order + [None]):
+        if run and t is not None and _follows(run[-1], t, template, document, to_doc):
+            run.append(t)
+            continue
+        if run:
+            size = sizes[template[run[0]].block]
+            needed = 1 if size <= 2 else 2 if size <= 7 else 3
+            if len(run) < needed:
+                for r in run:
+                    del to_doc[r]
+        run = [t] if t is not None else []
+    # the break after a paragraph of the form none of whose words is left is no anchor
+    present = {template[t].block for t in to_doc if template[t].key != BREAK}
+    for t in [t for t in to_doc if template[t].key == BREAK]:
+        if template[t].block in sizes and template[t].block not in present:
+            del to_doc[t]
+
+
+def _follows(a: int, b: int, template: list[Token], document: list[Token], to_doc: dict[int, int]) -> bool:
+    """Template words a then b are next to each other on both sides (breaks aside)."""
+    if template[a].block != template[b].block:
+        return False
+    between_t = all(template[i].key == BREAK for i in range(a + 1, b))
+    between_d = all(document[i].key == BREAK for i in range(to_doc[a] + 1, to_doc[b]))
+    return between_t and between_d
+
+
+def _first_token_from(tokens: list[Token], block: int, offset: int) -> int:
+    """Index of the first token at or after ``offset`` in ``block`` (or in a later block)."""
+    d = _token_at(tokens, block)
+    while d < len(tokens) and tokens[d].block == block and tokens[d].start < offset:
+        d += 1
+    return d
+
+
+def _token_at(tokens: list[Token], block: int) -> int:
+    """Index of the first token of a block (len(tokens) past the end)."""
+    lo, hi = 0, len(tokens)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if tokens[mid].block < block:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _text(tokens: list[Token], texts: Sequence[str], begin: int, end: int) -> list[str]:
+    """The document's text from just after token ``begin - 1`` to just before token ``end``,
+    one entry per block or line."""
+    before = tokens[begin - 1] if begin > 0 else None
+    start = (before.block, before.end) if before else (tokens[begin].block, 0)
+    after = tokens[end] if end < len(tokens) else None
+    stop = (after.block, after.start) if after else (len(texts) - 1, len(texts[-1]))
+    lines = []
+    for b in range(start[0], stop[0] + 1):
+        text = texts[b]
+        piece = text[start[1] if b == start[0] else 0: stop[1] if b == stop[0] else len(text)]
+        lines.extend(piece.split("\n"))
+    cleaned = [line.strip() for line in lines]
+    if cleaned:
+        cleaned[0] = _LEADING.sub("", cleaned[0])
+        cleaned[-1] = _TRAILING.sub("", cleaned[-1])
+    kept = [line for line in cleaned if _has_content(line)]
+    # a content control's placeholder printed beside an answer (PDF exports) is no answer
+    return [line for line in kept if not (is_placeholder(line) and any(c.isalpha() for c in line))] or kept
