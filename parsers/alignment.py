@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from parsers.filling import FillResult, LabelPlace, _has_content
@@ -30,7 +31,7 @@ from parsers.normalise import is_placeholder
 BREAK = "\n"  # the token standing for a paragraph, cell or line break
 _WORD = re.compile(r"\w+")
 _LEADING = re.compile(r"^[\s:;=?.,)\]\u00a0\u202f·•▪–—-]+")
-_TRAILING = re.compile(r"[\s(\[\u00a0\u202f·•▪–—-]+$")
+_TRAILING = re.compile(r"[\s,;:(\[\u00a0\u202f·•▪–—-]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,43 +116,79 @@ def label_needs(words: int) -> int:
 class Aligner:
     """Aligns documents with one blank form; ``read`` is pure and reusable."""
 
-    def __init__(self, template: Template) -> None:
+    def __init__(self, template: Template, labels: dict[str, list[str]]) -> None:
         self.template = template
         self.keys = [t.key for t in template.tokens]
+        # each field's printed label and its variants, as word keys
+        self.labels = {key: ["".join(key_of(text).split()) for text in texts] for key, texts in labels.items()}
+        self.variant_words = {key: [key_of(text).split() for text in texts[1:]] for key, texts in labels.items()}
+
+    def _is_label(self, key: str, words: list[Token]) -> bool:
+        """These words are one of the field's labels (not a label and its answer)."""
+        written = "".join(t.key for t in words if t.key != BREAK)
+        return any(fuzz.ratio(written, label) >= 90 for label in self.labels.get(key, ()))
 
     def read(self, texts: Sequence[str], labels: FillResult) -> dict[str, AlignedAnswer]:
         tokens = tokens_of(texts)
         to_doc = align(self.template.tokens, tokens)
-        # the first template word still there at or after each template position
+        # the document word of the nearest form word still there, after / before each place
+        kept = [i in to_doc and k != BREAK for i, k in enumerate(self.keys)]
         next_kept: list[int | None] = [None] * (len(self.keys) + 1)
         for i in range(len(self.keys) - 1, -1, -1):
-            kept = i in to_doc and self.keys[i] != BREAK
-            next_kept[i] = to_doc[i] if kept else next_kept[i + 1]
-        # the label reader's readings (variants the form does not print) end answers too
-        label_starts = sorted(_token_at(tokens, place.start) for place in labels.places.values())
-        answers = {}
+            next_kept[i] = to_doc[i] if kept[i] else next_kept[i + 1]
+        last_kept: list[int] = [-1] * (len(self.keys) + 1)  # shifted by one: before position i
+        for i, k in enumerate(self.keys):
+            last_kept[i + 1] = to_doc[i] if kept[i] else last_kept[i]
+        heads: dict[str, tuple[int, int]] = {}  # field -> first and last document word of its label
         for key, spec in self.template.fields.items():
-            answers[key] = self._answer(spec, tokens, texts, to_doc, next_kept, label_starts, labels)
-        return answers
+            found = [to_doc[i] for i in spec.label if kept[i]]
+            if len(found) >= label_needs(len(found) + sum(1 for i in spec.label if not kept[i] and self.keys[i] != BREAK)):
+                heads[key] = (min(found), max(found))
+                continue
+            window = (last_kept[spec.label.start], next_kept[spec.answer.stop])
+            hit = self._retyped_label(key, tokens, *window)
+            if hit is not None:
+                heads[key] = hit
+        # where other labels begin ends an answer: the label reader's (variants on their
+        # own paragraph) and retyped labels at the start of a line
+        starts = sorted({_token_at(tokens, place.start) for place in labels.places.values()}
+                        | {first for key, (first, _) in heads.items() if not self._aligned(key, to_doc)})
+        return {key: self._answer(spec, heads.get(key), tokens, texts, to_doc, next_kept, starts, labels)
+                for key, spec in self.template.fields.items()}
 
-    def _answer(self, spec: TemplateField, tokens: list[Token], texts: Sequence[str], to_doc: dict[int, int],
-                next_kept: list[int | None], label_starts: list[int], labels: FillResult) -> AlignedAnswer:
-        found = [to_doc[i] for i in spec.label if i in to_doc and self.keys[i] != BREAK]
-        words = sum(1 for i in spec.label if self.keys[i] != BREAK)
-        if len(found) < label_needs(words):
+    def _aligned(self, key: str, to_doc: dict[int, int]) -> bool:
+        return any(i in to_doc for i in self.template.fields[key].label)
+
+    def _retyped_label(self, key: str, tokens: list[Token], low: int, high: int | None) -> tuple[int, int] | None:
+        """A variant of the field's label (« Date » for « Le ») starting a line between two
+        words of the form that are still there."""
+        high = len(tokens) if high is None else high
+        for words in self.variant_words.get(key, ()):
+            for d in range(max(low + 1, 0), high - len(words) + 1):
+                if (d == 0 or tokens[d - 1].key == BREAK) and all(
+                    tokens[d + k].key == w for k, w in enumerate(words)
+                ):
+                    return d, d + len(words) - 1
+        return None
+
+    def _answer(self, spec: TemplateField, head: tuple[int, int] | None, tokens: list[Token],
+                texts: Sequence[str], to_doc: dict[int, int], next_kept: list[int | None],
+                label_starts: list[int], labels: FillResult) -> AlignedAnswer:
+        if head is None:
             return AlignedAnswer(found=False)
-        begin = max(found) + 1
+        first, last = head
+        begin = last + 1
         place = labels.places.get(spec.key)
-        if place is not None and place.start <= tokens[max(found)].block <= place.end:
+        if place is not None and place.start <= tokens[last].block <= place.end:
             # the label reader saw where this label ends (« Adresse du siège social : »)
             after = _first_token_from(tokens, place.end, place.split)
-            if after > begin and all(tokens[d].block <= place.end for d in range(begin, after)):
+            if after > begin and self._is_label(spec.key, tokens[_token_at(tokens, place.start):after]):
                 begin = after
         stop = next_kept[spec.answer.stop]
         end = len(tokens) if stop is None else stop
-        end = min([end, *(s for s in label_starts if begin < s < end)])
+        end = min([end, *(s for s in label_starts if begin <= s < end)])
         if end <= begin:
-            return AlignedAnswer(found=True, block=tokens[max(found)].block)
+            return AlignedAnswer(found=True, block=tokens[last].block)
         kept = {to_doc[i] for i in spec.answer if i in to_doc}
         added = [d for d in range(begin, end) if tokens[d].key != BREAK and d not in kept]
         whole = spec.answer and len(kept) == len(spec.answer)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from parsers.message import Attachment
+from parsers.safe_text import clean_filename
 from parsers.sniff import UNOPENABLE, extension, sniff
 
 MAX_ENTRIES = 200  # files per archive
@@ -67,6 +68,11 @@ def _unpack(attachment: Attachment, out: Unpacked, depth: int) -> None:
                 f"« {attachment.filename} » est un message Outlook joint : guichet ne l'ouvre pas, "
                 "à ouvrir dans Outlook"
             )
+        elif attachment.kind == "executable":
+            out.warn(
+                f"« {attachment.filename} » est un programme, pas un document : "
+                "il ne compte pas comme pièce du dossier et ne doit pas être ouvert"
+            )
         elif attachment.kind in UNOPENABLE:
             out.warn(
                 f"« {attachment.filename} » est une archive {attachment.kind.upper()} que "
@@ -104,7 +110,7 @@ def _is_clutter(path: str) -> bool:
 
 
 def _base_name(path: str) -> str:
-    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].strip() or "sans-nom"
+    return clean_filename(path.replace("\\", "/").rstrip("/")) or "sans-nom"
 
 
 def _unpack_zip(archive: Attachment, out: Unpacked, depth: int) -> None:
@@ -115,8 +121,8 @@ def _unpack_zip(archive: Attachment, out: Unpacked, depth: int) -> None:
         return
     try:
         zf = zipfile.ZipFile(io.BytesIO(archive.data))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-        out.warn(f"« {label} » : archive .zip illisible ({type(e).__name__})")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        out.warn(f"« {label} » : archive .zip illisible (endommagée ou incomplète)")
         out.files.append(archive)
         return
     with zf:
@@ -186,11 +192,19 @@ def _read_member(
         NotImplementedError,
         RuntimeError,
     ) as e:
-        # RuntimeError: encrypted member; NotImplementedError: unknown compression method
-        out.warn(f"« {shown} » dans « {label} » est illisible ({type(e).__name__})")
+        out.warn(f"« {shown} » dans « {label} » est illisible ({_why_unreadable(e)})")
         return None
     out.total += size
     return b"".join(chunks)
+
+
+def _why_unreadable(error: Exception) -> str:
+    """Why a member could not be read, in words (never an exception's name)."""
+    if isinstance(error, RuntimeError):  # zipfile: a member needing a password
+        return "protégé par un mot de passe"
+    if isinstance(error, NotImplementedError):
+        return "méthode de compression non prise en charge"
+    return "fichier endommagé"
 
 
 def _unpack_tnef(container: Attachment, out: Unpacked, depth: int) -> None:
@@ -200,8 +214,11 @@ def _unpack_tnef(container: Attachment, out: Unpacked, depth: int) -> None:
     try:
         tnef = TNEF(container.data, do_checksum=False)
         found = [(a.long_filename() or a.name, a.data) for a in tnef.attachments]
-    except Exception as e:  # noqa: BLE001 - tnefparse raises assorted errors on bad input
-        out.warn(f"« {label} » (pièces jointes Outlook) est illisible ({type(e).__name__})")
+    except Exception:  # noqa: BLE001 - tnefparse raises assorted errors on bad input
+        out.warn(
+            f"« {label} » : pièce Outlook illisible (winmail.dat endommagé) ; "
+            "ses pièces jointes sont à redemander"
+        )
         out.files.append(container)
         return
     if not found:
@@ -209,7 +226,7 @@ def _unpack_tnef(container: Attachment, out: Unpacked, depth: int) -> None:
     for name, data in found:
         if isinstance(data, str):
             data = data.encode("utf-8")
-        name = _base_name(str(name).strip("\x00")) if name else "sans-nom"
+        name = _base_name(str(name)) if name else "sans-nom"
         out.total += len(data)
         if out.total > MAX_TOTAL_BYTES:
             out.warn(f"« {label} » : pièces trop volumineuses, la suite n'est pas lue")

@@ -13,7 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from guichet.errors import UnreadableDocument, UnsupportedFormat
+from guichet.errors import EncryptedDocument, UnreadableDocument, UnsupportedFormat
+from parsers.sniff import encrypted_office
 
 CONVERTIBLE_SUFFIXES = frozenset(
     {".doc", ".dot", ".docm", ".dotx", ".dotm", ".odt", ".ott", ".rtf"}
@@ -34,10 +35,17 @@ def libreoffice_available() -> bool:
 def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 120) -> bytes:
     """The .docx LibreOffice makes of ``data``, a file whose name ends in ``suffix``.
 
-    Raises ``UnsupportedFormat`` when the suffix is not convertible or LibreOffice is
-    missing, ``UnreadableDocument`` when the file is not what its suffix says, when
-    the conversion fails or when it takes longer than ``timeout`` seconds.
+    Raises ``EncryptedDocument`` for a password-protected Office file (known from its
+    content, before LibreOffice is started: an encrypted .docx is an OLE2 file too),
+    ``UnsupportedFormat`` when the suffix is not convertible or LibreOffice is missing,
+    ``UnreadableDocument`` when the file is not what its suffix says, when the
+    conversion fails or when it takes longer than ``timeout`` seconds.
     """
+    if encrypted_office(data):
+        raise EncryptedDocument(
+            "Document Office chiffré (protégé par un mot de passe) : impossible de le lire. "
+            "Merci de l’envoyer sans mot de passe."
+        )
     suffix = "." + suffix.lower().lstrip(".")
     if suffix not in CONVERTIBLE_SUFFIXES:
         raise UnsupportedFormat(

@@ -127,7 +127,8 @@ def _aligner(programme_id: str) -> Aligner | None:
     blank = read_word(path.read_bytes())
     filler = _filler(programme_id)
     texts = filler.reading_texts(filler.reading_blocks(blank))
-    return Aligner(Template.from_reading(texts, filler.fill(blank).places))
+    labels = {spec.key: list(spec.labels) for spec in filler.fields}
+    return Aligner(Template.from_reading(texts, filler.fill(blank).places), labels)
 
 
 def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Programme, FillResult]:
@@ -260,7 +261,7 @@ def combine(spec: FieldSpec, labels: RawAnswer, aligned: AlignedAnswer | None,
         return labels, by_labels, "labels"
     if by_labels.value is None or by_alignment.value == by_labels.value:
         return answer, by_alignment, "alignment"
-    if any_order or labels.where.startswith("cell"):
+    if labels.where.startswith("cell"):
         return labels, by_labels, "labels"
     return answer, by_alignment, "alignment"
 

@@ -5,7 +5,10 @@ where that policy raises on malformed input, the value is read again the compat3
 (headers: ``parsers.mail_headers``). Every part is visited, forwarded ``message/rfc822``
 included, so nothing a client put in a mail is missed; inline pictures and signatures
 are set aside. Nothing here raises on a mail that has at least one header; a file with
-none is an ``UnreadableMessage``.
+none is an ``UnreadableMessage``. A mail nested too deep for the parser (thousands of
+multiparts inside each other) is read for its headers only, with a note saying so.
+File names are cleaned (``parsers.safe_text.clean_filename``): no folder, no control or
+format character (a right-to-left override cannot disguise a program as a PDF).
 """
 
 from __future__ import annotations
@@ -39,10 +42,15 @@ from parsers.mail_headers import (
     repair,
     text_header,
 )
+from parsers.safe_text import clean_filename
 from parsers.sniff import IMAGES, extension, name_for, sniff
 
 MAX_DEPTH = 12  # nesting of multiparts and forwarded messages
 MAX_PARTS = 2000
+TOO_DEEP = (
+    f"message trop imbriqué (parties emboîtées sur plus de {MAX_DEPTH} niveaux) : "
+    "la suite n'est pas lue"
+)
 
 _REPORT_PARTS = frozenset(
     {
@@ -121,11 +129,16 @@ def read_message(raw: bytes) -> Message:
     """Parse a mail; raises ``UnreadableMessage`` only when it has no header at all."""
     if not raw or not raw.strip():
         raise UnreadableMessage("message vide")
-    msg = _parse(raw)
+    walk = _Walk()
+    try:
+        msg = _parse(raw)
+    except _TooDeep:  # the stdlib parser recurses once per level: read the headers only
+        msg = _parse(raw, headers_only=True)
+        walk.note(TOO_DEEP)
+    else:
+        walk.visit(msg, depth=0, origin=(), in_related=False)
     if not list(msg.raw_items()):
         raise UnreadableMessage("aucun en-tête : ce fichier n'est pas un e-mail")
-    walk = _Walk()
-    walk.visit(msg, depth=0, origin=(), in_related=False)
     headers = all_headers(msg)
     from_name, from_addr = first_address(msg, "from")
     _, reply_addr = first_address(msg, "reply-to")
@@ -152,7 +165,11 @@ def read_message(raw: bytes) -> Message:
 _OBS_HEADER_NAME = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 
 
-def _parse(raw: bytes) -> email.message.Message:
+class _TooDeep(UnreadableMessage):
+    """The MIME tree is deeper than the stdlib parser can recurse."""
+
+
+def _parse(raw: bytes, headers_only: bool = False) -> email.message.Message:
     # RFC 5322 obsolete syntax allows blanks before the colon ("Subject  : x"); the
     # stdlib parser does not, and would read the whole mail as a body.
     end = re.search(rb"\r?\n\r?\n", raw)
@@ -160,12 +177,16 @@ def _parse(raw: bytes) -> email.message.Message:
     if _OBS_HEADER_NAME.search(head):
         raw = _OBS_HEADER_NAME.sub(rb"\1:", head) + rest
     try:
-        return BytesParser(policy=email.policy.default).parsebytes(raw)
+        return BytesParser(policy=email.policy.default).parsebytes(raw, headers_only)
+    except RecursionError:
+        raise _TooDeep(TOO_DEEP) from None
     except Exception:  # noqa: BLE001 - the stdlib parser has raised assorted errors on junk
         try:
-            return BytesParser(policy=email.policy.compat32).parsebytes(raw)
+            return BytesParser(policy=email.policy.compat32).parsebytes(raw, headers_only)
+        except RecursionError:
+            raise _TooDeep(TOO_DEEP) from None
         except Exception as e:
-            raise UnreadableMessage(f"e-mail illisible ({type(e).__name__})") from e
+            raise UnreadableMessage("e-mail illisible : sa structure MIME est invalide") from e
 
 
 # --- parts ---------------------------------------------------------------------------
@@ -222,9 +243,7 @@ def _filename(part: email.message.Message) -> str | None:
             name = location.strip().rsplit("/", 1)[-1]
     if not name:
         return None
-    name = decode_words(repair(str(name)))
-    name = re.sub(r"[\x00-\x1f]", "", name).strip().strip('"')
-    return name.replace("\\", "/").rsplit("/", 1)[-1].strip() or None
+    return clean_filename(decode_words(repair(str(name)))) or None
 
 
 def _payload(part: email.message.Message) -> bytes:
@@ -335,7 +354,7 @@ class _Walk:
             self.note(f"message de plus de {MAX_PARTS} parties : la suite n'est pas lue")
             return
         if depth > MAX_DEPTH:
-            self.note("parties imbriquées trop profondément : la suite n'est pas lue")
+            self.note(TOO_DEEP)
             return
         ctype = _content_type(part)
         self.types.add(ctype)
@@ -369,6 +388,8 @@ class _Walk:
             if data.strip():
                 try:
                     inner = [_parse(data)]
+                except _TooDeep:
+                    self.note(TOO_DEEP)
                 except UnreadableMessage:
                     self.note("message transféré illisible")
         for message in inner:

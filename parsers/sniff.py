@@ -2,12 +2,21 @@
 
 Mail clients label attachments ``application/octet-stream`` or give them no extension;
 the content decides. Office Open XML and OpenDocument files are zip packages, told
-apart from a plain .zip by the members they must contain.
+apart from a plain .zip by the members they must contain. A name alone never makes a
+file a document: « .txt » or « .html » counts only when the bytes are text, and a
+program is an ``executable`` whatever it is called.
+
+A password-protected Office file is an OLE2 compound file: Word 2007 and later put the
+encrypted package in ``EncryptedPackage`` beside ``EncryptionInfo``; Word 97-2003 sets a
+flag in the ``WordDocument`` stream. ``encrypted_office`` tells them apart from a plain
+.doc without LibreOffice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import struct
 import zipfile
 
 # kind -> the extension a file of that kind should carry
@@ -45,6 +54,8 @@ IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp", "webp", "heic"})
 UNOPENABLE = frozenset({"rar", "7z", "gzip", "bzip2", "xz", "tar", "cab"})
 # the kinds a dossier can come in (the dossier parser decides whether it is one)
 DOCUMENTS = frozenset({"pdf", "docx", "docm", "odt", "ole2", "rtf"})
+# what an annex can be: a document (PDF, Office, OpenDocument), an image, or text
+READABLE = DOCUMENTS | IMAGES | frozenset({"xlsx", "pptx", "ods", "odp", "text", "html"})
 
 # first bytes -> kind (zip packages and images are told apart further on)
 _MAGIC = (
@@ -57,6 +68,9 @@ _MAGIC = (
     (b"BZh", "bzip2"),
     (b"\xfd7zXZ\x00", "xz"),
     (b"MSCF", "cab"),
+    (b"\x7fELF", "executable"),
+    (b"\xcf\xfa\xed\xfe", "executable"),  # Mach-O, 64 and 32 bits
+    (b"\xce\xfa\xed\xfe", "executable"),
 )
 
 _ODF = {
@@ -81,7 +95,8 @@ _BY_EXTENSION = {ext: kind for kind, ext in EXTENSIONS.items()} | {
 
 
 def sniff(data: bytes, filename: str = "") -> str:
-    """The kind of a file: a key of ``EXTENSIONS``, or "text", "html", "other"."""
+    """The kind of a file: a key of ``EXTENSIONS``, or "text", "html", "executable",
+    "other"."""
     head = data[:1024]
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return _zip_kind(data)
@@ -95,10 +110,33 @@ def sniff(data: bytes, filename: str = "") -> str:
         return image
     if b"%PDF-" in head:  # readers accept junk before the header
         return "pdf"
+    if _is_dos_program(data):
+        return "executable"
     by_name = _BY_EXTENSION.get(extension(filename))
-    if by_name in ("text", "html"):
+    if by_name in ("text", "html") and looks_like_text(data):
         return by_name
     return "other"
+
+
+def looks_like_text(data: bytes) -> bool:
+    """Whether the start of ``data`` reads as text: no NUL byte, hardly any control
+    (UTF-16 with its byte-order mark too, as Windows' Notepad writes it)."""
+    sample = data[:8192]
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = sample[: len(sample) // 2 * 2].decode("utf-16", "replace")
+        sample = text.encode("utf-8", "replace")
+    if b"\x00" in sample:
+        return False
+    controls = sum(1 for byte in sample if byte < 0x20 and byte not in b"\t\n\r\f\x1a")
+    return controls <= len(sample) // 100
+
+
+def _is_dos_program(data: bytes) -> bool:
+    """A Windows program (.exe, .dll, .scr): « MZ », and « PE » where its header says."""
+    if not data.startswith(b"MZ") or len(data) < 64:
+        return False
+    (offset,) = struct.unpack_from("<I", data, 0x3C)
+    return data[offset : offset + 4] == b"PE\x00\x00"
 
 
 def extension(filename: str) -> str:
@@ -160,3 +198,30 @@ def _zip_kind(data: bytes) -> str:
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, NotImplementedError, EOFError):
         pass
     return "zip"
+
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_WORD_IDENT = 0xA5EC  # the first two bytes of a Word 97-2003 FIB
+_WORD_ENCRYPTED = 0x0100  # FibBase.fEncrypted
+
+
+def encrypted_office(data: bytes) -> bool:
+    """Whether ``data`` is a password-protected Office file (an encrypted .docx, .xlsx or
+    .pptx package, or an encrypted Word 97-2003 .doc), from its content."""
+    if not data.startswith(_OLE2_MAGIC):
+        return False
+    import olefile
+
+    try:
+        with contextlib.closing(olefile.OleFileIO(io.BytesIO(data))) as ole:
+            if ole.exists("EncryptionInfo") and ole.exists("EncryptedPackage"):
+                return True
+            if ole.exists("WordDocument"):
+                with contextlib.closing(ole.openstream("WordDocument")) as stream:
+                    fib = stream.read(12)
+                if len(fib) == 12:
+                    ident, flags = struct.unpack("<H8xH", fib)
+                    return ident == _WORD_IDENT and bool(flags & _WORD_ENCRYPTED)
+    except Exception:  # noqa: BLE001 - olefile raises assorted errors on damaged files
+        return False
+    return False
