@@ -157,3 +157,32 @@ def test_legacy_formats_are_converted(target: str, tmp_path: Path, capsys: pytes
     same = sum(record["fields"][k] == v for k, v in truth.items())
     assert same >= len(truth) - 1, record
     assert any("converti" in w for w in record["warnings"])
+
+
+def test_explain_says_for_each_field_its_state_raw_text_and_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.filled_form import FilledForm
+
+    form = FilledForm()
+    form.replace("Date de création", "Date de création : le lendemain de la fête")
+    form.replace("Site internet", "Site internet (si existant): -")
+    path = form.write(tmp_path / "dossier.docx")
+    code, out, _ = run(["parse", str(path), "--explain", "--json"], capsys)
+    assert code == 0
+    record = json.loads(out)
+    assert record["unread"] == ["entreprise.date_creation"] and record["missing"] == []
+    date = record["explain"]["entreprise.date_creation"]
+    assert date["state"] == "unread" and date["value"] is None
+    assert "lendemain" in date["raw"] and date["where"].startswith("paragraphe")
+    assert date["reader"] in ("alignment", "labels")
+    assert record["explain"]["entreprise.site_web"]["state"] == "blank"
+    assert record["explain"]["entreprise.nom"] == {
+        "value": "Coop Les Tartines", "state": "filled", "raw": "Coop Les Tartines",
+        "where": record["explain"]["entreprise.nom"]["where"], "how": "aligned", "reader": "alignment",
+    }  # fmt: skip
+
+    monkeypatch.setenv("COLUMNS", "250")  # one line per row: the words are not folded
+    code, out, _ = run(["parse", str(path), "--explain"], capsys)
+    assert code == 0
+    assert "à vérifier" in out and "lendemain" in out and "Coop Les Tartines" in out

@@ -23,9 +23,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--programme", metavar="ID", help="identifiant du programme (ex. blossom-2026)"
     )
     parser.add_argument(
-        "--json", action="store_true", help="sortie JSON : programme, fields, missing, warnings"
+        "--json", action="store_true", help="sortie JSON : programme, fields, missing, unread, warnings"
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="pour chaque champ : valeur, état (rempli, vide, à vérifier), texte brut, où il a été "
+        "trouvé et par quel lecteur (avec --json : clé « explain »)",
     )
     parser.set_defaults(func=run)
+
+
+STATES = {"filled": "rempli", "blank": "vide", "unread": "à vérifier"}
+READERS = {"alignment": "alignement", "labels": "rubriques"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,11 +47,52 @@ def run(args: argparse.Namespace) -> int:
         raise UnreadableDocument(f"{args.file} : fichier illisible ({e.strerror}).") from e
     dossier = parse_dossier(data, args.file.name, args.programme)
     if args.json:
-        json.dump(dossier.to_json(), sys.stdout, ensure_ascii=False, indent=1)
+        record = dossier.to_json()
+        if args.explain:
+            record["explain"] = explanation(dossier)
+        json.dump(record, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
+    elif args.explain:
+        print_explanation(dossier, args.file.name)
     else:
         print_summary(dossier, args.file.name)
     return 0
+
+
+def explanation(dossier) -> dict[str, dict]:
+    """Per field: value, state, raw text, where and by which reader it was read."""
+    return {
+        key: {
+            "value": dossier.fields[key],
+            "state": reading.state,
+            "raw": reading.raw,
+            "where": reading.location,
+            "how": reading.where,
+            "reader": reading.reader,
+        }
+        for key, reading in dossier.readings.items()
+    }
+
+
+def print_explanation(dossier, name: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    form = dossier.programme.form
+    table = Table(title=f"{name} — {dossier.programme.name} ({dossier.format}) : lecture détaillée", show_lines=True)
+    for column, width in (("Champ", 30), ("Valeur", 30), ("État", 10), ("Texte trouvé", 40), ("Où", 24)):
+        table.add_column(column, overflow="fold", max_width=width)
+    styles = {"blank": "red", "unread": "yellow"}
+    for key, reading in dossier.readings.items():
+        spec = form.field(key)
+        value = dossier.fields[key]
+        shown = "—" if value is None else ("oui" if value else "non") if isinstance(value, bool) else str(value)
+        raw = "(rubrique introuvable)" if reading.raw is None else reading.raw or "(rien)"
+        where = ", ".join(filter(None, [reading.location, READERS.get(reading.reader, reading.reader)]))
+        table.add_row(f"{spec.title or spec.label or key}\n[dim]{key}[/dim]", shown, STATES[reading.state], raw, where,
+                      style=styles.get(reading.state))
+    console.print(table)
 
 
 def print_summary(dossier, name: str) -> None:
