@@ -11,7 +11,9 @@ from guichet.cli import main
 from tests.samples import SAMPLES, comparable, files_with_truth, truth_of
 
 EMAILS = files_with_truth(SAMPLES / "emails", ".eml")
-KEYS = ("status", "structure", "missing", "annexes", "bilans_years", "fields", "warnings")
+KEYS = (
+    "status", "structure", "missing", "unread", "annexes", "bilans_years", "fields", "warnings",
+)
 
 
 def check_json(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
