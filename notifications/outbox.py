@@ -28,6 +28,7 @@ from notifications.compose import (
     AUTO_GENERATED,
     AUTO_REPLIED,
     Rendered,
+    bare_address,
     build_mail,
     new_message_id,
     render,
@@ -67,7 +68,9 @@ def sender_name(programme: Programme) -> str:
 
 
 def writable(address: str | None, programme: Programme) -> bool:
-    if not address or "@" not in address:
+    """Whether guichet may write to ``address``: a plain addr-spec (``compose.bare_address``:
+    a reply address with quotes, controls or « =? » never gets a mail), not ours, no robot."""
+    if not address or bare_address(address) is None:
         return False
     local = address.split("@", 1)[0].lower()
     own = {m.address.lower() for m in programme.mailboxes}

@@ -14,6 +14,7 @@ from typing import Any
 from babel.dates import format_date, format_datetime
 
 from config.programme import Programme
+from parsers.safe_text import visible
 from triage.models import OWN_MAIL, Application
 from triage.verdict import (
     AUTOMATIQUE,
@@ -42,8 +43,6 @@ DECISION_LABELS = {
     "non_retenu": "Non retenu",
     "attente": "Liste d’attente",
 }
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def status_label(status: str | None) -> str:
@@ -138,9 +137,27 @@ def day(value: dt.date | None) -> str:
 
 
 def one_line(text: str | None, limit: int = 120) -> str:
-    """Applicant text made safe for a header or a table cell: no control characters or
-    line breaks, spaces collapsed, cut at ``limit`` characters with « … »."""
+    """Applicant text made safe for a table cell or a line of a mail: no control, line
+    or paragraph separator, no format character (bidirectional overrides, zero-width
+    characters: ``parsers.safe_text.visible``), spaces collapsed, cut at ``limit``
+    characters with « … »."""
     if not text:
         return ""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
+    return _cut(" ".join(visible(text).split()), limit)
+
+
+def header_text(text: str | None, limit: int = 120) -> str:
+    """Text fit for a mail header, whatever its origin: ``one_line``, and no « =? » left
+    that could open an RFC 2047 encoded word (a header parser would decode one, and with
+    it any line break it hides: CVE-2024-6923 on Python before 3.11.10)."""
+    if not text:
+        return ""
+    flat = " ".join(visible(text).split())
+    return _cut(_ENCODED_WORD_START.sub("= ?", flat), limit)
+
+
+_ENCODED_WORD_START = re.compile(r"=\?")
+
+
+def _cut(flat: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
