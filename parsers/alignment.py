@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
@@ -29,38 +30,45 @@ from parsers.labels import key_of
 from parsers.normalise import is_placeholder
 
 BREAK = "\n"  # the token standing for a paragraph, cell or line break
-_WORD = re.compile(r"\w+")
+_WORD_OR_BREAK = re.compile(r"\w+|\n")
 _LEADING = re.compile(r"^[\s:;=?.,)\]\u00a0\u202f·•▪–—-]+")
 _TRAILING = re.compile(r"[\s,;:(\[\u00a0\u202f·•▪–—-]+$")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     key: str  # folded word, or BREAK
     block: int
     start: int  # offsets in the block's text
     end: int
 
 
+_WORD_KEYS: dict[str, str] = {}
+
+
+def _word_key(word: str) -> str:
+    key = _WORD_KEYS.get(word)
+    if key is None:
+        key = "".join(key_of(word).split())
+        if len(_WORD_KEYS) < 200_000:
+            _WORD_KEYS[word] = key
+    return key
+
+
 def tokens_of(texts: Sequence[str]) -> list[Token]:
     """Folded words of every text, a BREAK after each text and at each line break in it."""
     tokens: list[Token] = []
+    append = tokens.append
+    known = _WORD_KEYS.get
     for b, text in enumerate(texts):
-        for line_start, line in _lines(text):
-            for m in _WORD.finditer(line):
-                key = key_of(m.group()).replace(" ", "")
-                if key:
-                    tokens.append(Token(key, b, line_start + m.start(), line_start + m.end()))
-            tokens.append(Token(BREAK, b, line_start + len(line), line_start + len(line)))
+        for m in _WORD_OR_BREAK.finditer(text):
+            word = m.group()
+            start, end = m.span()
+            if word == "\n":
+                append(Token(BREAK, b, start, start))
+            elif key := (known(word) or _word_key(word)):
+                append(Token(key, b, start, end))
+        append(Token(BREAK, b, len(text), len(text)))
     return tokens
-
-
-def _lines(text: str) -> list[tuple[int, str]]:
-    found, start = [], 0
-    for part in text.split("\n"):
-        found.append((start, part))
-        start += len(part) + 1
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,9 +328,14 @@ def _follows(a: int, b: int, template: list[Token], document: list[Token], to_do
     """Template words a then b are next to each other on both sides (breaks aside)."""
     if template[a].block != template[b].block:
         return False
-    between_t = all(template[i].key == BREAK for i in range(a + 1, b))
-    between_d = all(document[i].key == BREAK for i in range(to_doc[a] + 1, to_doc[b]))
-    return between_t and between_d
+    return _only_breaks(template, a + 1, b) and _only_breaks(document, to_doc[a] + 1, to_doc[b])
+
+
+def _only_breaks(tokens: list[Token], start: int, stop: int) -> bool:
+    for i in range(start, stop):
+        if tokens[i].key != BREAK:
+            return False
+    return True
 
 
 def _first_token_from(tokens: list[Token], block: int, offset: int) -> int:

@@ -256,7 +256,7 @@ def combine(spec: FieldSpec, labels: RawAnswer, aligned: AlignedAnswer | None,
         return labels, by_labels, "labels"  # repeated labels in columns: the cell under each
     answer = RawAnswer("", True, "aligned", lines=[]) if aligned.template_kept else _raw(aligned.lines, "aligned")
     answer.block = aligned.block
-    by_alignment = normalise_answer(spec, answer)
+    by_alignment = by_labels if answer.lines == labels.lines else normalise_answer(spec, answer)
     if by_alignment.value is None and by_labels.value is not None:
         return labels, by_labels, "labels"
     if by_labels.value is None or by_alignment.value == by_labels.value:

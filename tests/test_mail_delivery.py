@@ -352,6 +352,8 @@ def test_guichet_digest_send_sends_todays_digest_once(
         f'digest: {{ at: "08:00", final_delay_minutes: 5, recipients: ["{coordinator}"] }}',
     )
     (folder / "essai.yaml").write_text(text)
+    # a programme ships its blank form beside its file
+    (folder / "blossom-2026.docx").write_bytes((Path(__file__).parent.parent / "config/programmes/blossom-2026.docx").read_bytes())
     store: Store = world["store"]
     for key, value in {**world["env"], "GUICHET_PROGRAMMES_DIR": str(folder),
                        "GUICHET_DATABASE_URL": str(store.engine.url),
