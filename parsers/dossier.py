@@ -176,7 +176,7 @@ def fill_document(doc: DocumentText, programme_id: str | None = None, *, convert
         if spec.detail_key:
             fields[spec.detail_key] = normalise.clean_text(reading.detail).value if reading.value is not None else None
         if not answer.found and spec.required:
-            warnings.append(f"Rubrique introuvable dans le document : « {short_label(spec)} ».")
+            warnings.append(f"Rubrique introuvable dans le document : « {short_label(spec)} » (à vérifier).")
         limit = form.line_limit(spec.key)
         if limit and isinstance(reading.value, str):
             used = printed_lines(reading.value, form.chars_per_line)
@@ -281,11 +281,14 @@ BLANK_WARNINGS = ("aucune case cochée.", "liste laissée intacte : aucun choix 
 
 def state_of(spec: FieldSpec, answer: RawAnswer, reading: normalise.Normalised) -> FieldState:
     """Filled when a value was read; unread when something was written that gave none
-    (the normalisers say so with a warning); blank otherwise."""
+    (the normalisers say so with a warning) or a required question cannot be found;
+    blank otherwise."""
     if reading.value is not None:
         return "filled"
     if not answer.found:
-        return "blank"
+        # the question itself is gone: removed with its answer, or retyped past recognition;
+        # the applicant is not told a required answer is missing on that guess
+        return "unread" if spec.required else "blank"
     if reading.warning and reading.warning not in BLANK_WARNINGS:
         return "unread"
     return "blank"

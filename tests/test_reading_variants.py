@@ -254,3 +254,21 @@ def test_each_field_records_its_state_reader_and_place() -> None:
     assert reading.raw == "0123.456.749"
     assert reading.location and reading.location.startswith("paragraphe")
     assert parsed.readings["autodiagnostic.1"].location.startswith("tableau 1")
+
+
+def test_a_required_question_deleted_is_to_check_not_missing() -> None:
+    form = FilledForm()
+    form.delete(form.find("Numéro d’entreprise"))
+    parsed = read(form)
+    assert parsed.fields["entreprise.numero"] is None
+    assert parsed.readings["entreprise.numero"].state == "unread"
+    assert parsed.unread == ["entreprise.numero"] and parsed.missing == []
+    assert any("introuvable" in w and "Numéro d’entreprise" in w for w in parsed.warnings)
+
+
+def test_an_optional_question_deleted_is_blank() -> None:
+    form = FilledForm()
+    form.delete(form.find("Genre"))
+    parsed = read(form)
+    assert parsed.readings["referent.genre"].state == "blank"
+    assert parsed.unread == [] and parsed.missing == []
