@@ -10,13 +10,15 @@ with a warning that guichet cannot open them.
 from __future__ import annotations
 
 import io
+import lzma
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from parsers.message import Attachment
 from parsers.safe_text import clean_filename
-from parsers.sniff import UNOPENABLE, extension, sniff
+from parsers.sniff import UNOPENABLE, claims_document, extension, sniff
 
 MAX_ENTRIES = 200  # files per archive
 MAX_FILES = 500  # files unpacked from one mail, all archives together
@@ -72,6 +74,11 @@ def _unpack(attachment: Attachment, out: Unpacked, depth: int) -> None:
             out.warn(
                 f"« {attachment.filename} » est un programme, pas un document : "
                 "il ne compte pas comme pièce du dossier et ne doit pas être ouvert"
+            )
+        elif attachment.kind == "other" and claims_document(attachment.filename):
+            out.warn(
+                f"« {attachment.filename} » n'est pas le document que son nom annonce "
+                "(contenu illisible) : il ne compte pas comme pièce du dossier"
             )
         elif attachment.kind in UNOPENABLE:
             out.warn(
@@ -191,6 +198,8 @@ def _read_member(
         EOFError,
         NotImplementedError,
         RuntimeError,
+        zlib.error,  # a damaged deflate stream
+        lzma.LZMAError,
     ) as e:
         out.warn(f"« {shown} » dans « {label} » est illisible ({_why_unreadable(e)})")
         return None

@@ -18,6 +18,7 @@ import contextlib
 import io
 import struct
 import zipfile
+import zlib
 
 # kind -> the extension a file of that kind should carry
 EXTENSIONS = {
@@ -139,6 +140,11 @@ def _is_dos_program(data: bytes) -> bool:
     return data[offset : offset + 4] == b"PE\x00\x00"
 
 
+def claims_document(filename: str) -> bool:
+    """Whether the file's name says it is a document (« .pdf », « .docx », « .jpg »…)."""
+    return _BY_EXTENSION.get(extension(filename)) in READABLE
+
+
 def extension(filename: str) -> str:
     """The lower-cased extension of a file name, with its dot ("" when none)."""
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
@@ -195,7 +201,16 @@ def _zip_kind(data: bytes) -> str:
                     return "xlsx"
                 if any(n.startswith("ppt/") for n in names):
                     return "pptx"
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, NotImplementedError, EOFError):
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        KeyError,
+        NotImplementedError,
+        EOFError,
+        RuntimeError,  # a « mimetype » needing a password
+        zlib.error,
+    ):
         pass
     return "zip"
 

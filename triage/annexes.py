@@ -1,6 +1,10 @@
 """Which annex is a file: statuts, rapport d'activité, bilans (and their years), CV?
 
-The file name decides first; failing that, the first page's text. Keywords come from the
+Only a document counts: when the content's kind is known (``parsers.sniff``), a file
+that is not a PDF, an Office or OpenDocument file, an image or text is never an annex,
+whatever its name says (« statuts.pdf.exe »). The file name decides first, once its
+format characters are gone (a right-to-left override cannot hide a word); failing that,
+the first page's text. Keywords come from the
 programme (``AnnexSpec.keywords`` and ``exclude``), matched on whole words after folding
 case, accents, apostrophes and separators: "CV_Deprez.pdf" is a CV, "cvs-export.csv"
 is not. A file may name several annexes ("Statuts et rapport 2025.pdf"). The years a
@@ -17,6 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from config.programme import AnnexSpec
+from parsers.safe_text import visible
+from parsers.sniff import READABLE
 
 OTHER = "autres"
 FIRST_YEAR, LAST_YEAR = 1990, 2100
@@ -123,8 +129,13 @@ def recognise_annex(
     filename: str,
     first_page: Callable[[], str] | None,
     annexes: Sequence[AnnexSpec],
+    kind: str | None = None,
 ) -> AnnexMatch:
-    """Recognise a file from its name, else from its first page (read only when needed)."""
+    """Recognise a file from its name, else from its first page (read only when needed);
+    ``kind``, what its content is (``parsers.sniff``), rules out anything but documents."""
+    if kind is not None and kind not in READABLE:
+        return AnnexMatch(keys=())
+    filename = visible(filename)
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     folded_name = fold(stem)
     keys = tuple(spec.key for spec in annexes if _first_hit(spec, folded_name) is not None)

@@ -95,7 +95,7 @@ def check_message(
     annexes: list[tuple[str, AnnexMatch]] = []
     for file in others:
         reader = None if automatic or file.kind in IMAGES else _first_page_reader(file)
-        match = recognise_annex(file.filename, reader, programme.annexes)
+        match = recognise_annex(file.filename, reader, programme.annexes, kind=file.kind)
         annexes.append((file.filename, match))
         if not match.keys and id(file) in unreadable:
             notes.append(f"« {file.filename} » : {unreadable[id(file)]}")
