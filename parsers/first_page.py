@@ -8,8 +8,10 @@ first characters matter); plain text is decoded. Never raises: "" when unreadabl
 from __future__ import annotations
 
 import io
+import lzma
 import re
 import zipfile
+import zlib
 from html import unescape
 
 from parsers.mail_headers import decode_bytes
@@ -40,7 +42,17 @@ def _package_text(data: bytes, part: str, max_chars: int) -> str:
                 return ""
             with zf.open(info) as stream:
                 xml = stream.read(MAX_XML_BYTES).decode("utf-8", "replace")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, NotImplementedError):
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,  # a part needing a password
+        zlib.error,  # a damaged deflate stream
+        lzma.LZMAError,
+    ):
         return ""
     body = xml.split("<w:body>", 1)[-1] if "<w:body>" in xml else xml
     body = re.sub(r"<w:del\b.*?</w:del>", "", body, flags=re.DOTALL)  # deleted text

@@ -15,6 +15,7 @@ import io
 import posixpath
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 from lxml import etree
@@ -84,7 +85,7 @@ def _load_main_part(data: bytes) -> etree._Element:
         try:
             with package.open(info) as part:
                 xml = part.read(MAX_PART_BYTES + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error) as e:
             raise UnreadableDocument("document Word corrompu : impossible de le décompresser.") from e
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
     try:
@@ -97,7 +98,7 @@ def _main_part_name(package: zipfile.ZipFile) -> str:
     """The main document part named by the package relationships (word/document.xml usually)."""
     try:
         rels = etree.fromstring(package.read("_rels/.rels"), etree.XMLParser(resolve_entities=False, no_network=True))
-    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile):
+    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error):
         return "word/document.xml"
     for rel in rels.iter(f"{{{REL}}}Relationship"):
         if rel.get("Type") == OFFICE_DOCUMENT and rel.get("Target"):
