@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from parsers.filling import FillResult, LabelPlace, _has_content
@@ -32,7 +31,7 @@ from parsers.normalise import is_placeholder
 BREAK = "\n"  # the token standing for a paragraph, cell or line break
 _WORD_OR_BREAK = re.compile(r"\w+|\n")
 _LEADING = re.compile(r"^[\s:;=?.,)\]\u00a0\u202f·•▪–—-]+")
-_TRAILING = re.compile(r"[\s,;:(\[\u00a0\u202f·•▪–—-]+$")
+_TRAILING = re.compile(r"[\s,;:/|(\[\u00a0\u202f·•▪–—-]+$")
 
 
 class Token(NamedTuple):
@@ -114,6 +113,7 @@ class AlignedAnswer:
     lines: list[str] = field(default_factory=list)  # the answer, one entry per paragraph or line
     block: int | None = None  # where the answer starts (a block of the reading order)
     template_kept: bool = False  # the form's own answer text left whole, nothing added
+    label_block: int | None = None  # where the label ends
 
 
 def label_needs(words: int) -> int:
@@ -124,17 +124,26 @@ def label_needs(words: int) -> int:
 class Aligner:
     """Aligns documents with one blank form; ``read`` is pure and reusable."""
 
-    def __init__(self, template: Template, labels: dict[str, list[str]]) -> None:
+    def __init__(self, template: Template, labels: dict[str, list[str]],
+                 repeated: Sequence[tuple[Sequence[str], Sequence[str]]] = (), stops: Sequence[str] = ()) -> None:
         self.template = template
+        # the form's headings and instructions: a line that is one of them ends an answer
+        self.stops = [key_of(stop).split() for stop in stops if key_of(stop)]
+        # fields printed with the same label in a section read in any order (the signature
+        # table's two « Nom, prénom »): the n-th such label found in the section is the
+        # n-th field's; (the section's fields, the group)
+        self.repeated = [(list(section), list(group)) for section, group in repeated
+                         if all(k in template.fields for k in (*section, *group))]
         self.keys = [t.key for t in template.tokens]
         # each field's printed label and its variants, as word keys
         self.labels = {key: ["".join(key_of(text).split()) for text in texts] for key, texts in labels.items()}
         self.variant_words = {key: [key_of(text).split() for text in texts[1:]] for key, texts in labels.items()}
+        self.label_words = {key: [key_of(text).split() for text in texts] for key, texts in labels.items()}
 
     def _is_label(self, key: str, words: list[Token]) -> bool:
         """These words are one of the field's labels (not a label and its answer)."""
         written = "".join(t.key for t in words if t.key != BREAK)
-        return any(fuzz.ratio(written, label) >= 90 for label in self.labels.get(key, ()))
+        return written in self.labels.get(key, ())
 
     def read(self, texts: Sequence[str], labels: FillResult) -> dict[str, AlignedAnswer]:
         tokens = tokens_of(texts)
@@ -148,36 +157,84 @@ class Aligner:
         for i, k in enumerate(self.keys):
             last_kept[i + 1] = to_doc[i] if kept[i] else last_kept[i]
         heads: dict[str, tuple[int, int]] = {}  # field -> first and last document word of its label
-        for key, spec in self.template.fields.items():
+        claimed: set[int] = set()  # retyped labels already given to a field (« Qualité » twice)
+        for key, spec in sorted(self.template.fields.items(), key=lambda item: item[1].label.start):
             found = [to_doc[i] for i in spec.label if kept[i]]
             if len(found) >= label_needs(len(found) + sum(1 for i in spec.label if not kept[i] and self.keys[i] != BREAK)):
                 heads[key] = (min(found), max(found))
                 continue
             window = (last_kept[spec.label.start], next_kept[spec.answer.stop])
-            hit = self._retyped_label(key, tokens, *window)
+            hit = self._retyped_label(key, tokens, *window, claimed)
             if hit is not None:
                 heads[key] = hit
+                claimed.add(hit[0])
+        for section, group in self.repeated:
+            self._share_repeated(section, group, tokens, heads, last_kept, next_kept)
         # where other labels begin ends an answer: the label reader's (variants on their
         # own paragraph) and retyped labels at the start of a line
         starts = sorted({_token_at(tokens, place.start) for place in labels.places.values()}
-                        | {first for key, (first, _) in heads.items() if not self._aligned(key, to_doc)})
+                        | {first for first, _ in heads.values()} | set(self._stop_lines(tokens, texts)))
         return {key: self._answer(spec, heads.get(key), tokens, texts, to_doc, next_kept, starts, labels)
                 for key, spec in self.template.fields.items()}
 
-    def _aligned(self, key: str, to_doc: dict[int, int]) -> bool:
-        return any(i in to_doc for i in self.template.fields[key].label)
-
-    def _retyped_label(self, key: str, tokens: list[Token], low: int, high: int | None) -> tuple[int, int] | None:
-        """A variant of the field's label (« Date » for « Le ») starting a line between two
-        words of the form that are still there."""
+    def _share_repeated(self, section: list[str], group: list[str], tokens: list[Token],
+                        heads: dict[str, tuple[int, int]], last_kept: list[int], next_kept: list[int | None]) -> None:
+        """Fields sharing a printed label take its occurrences at line starts in reading
+        order, when there are as many: the signature block retyped as paragraphs (« Nom,
+        prénom », « Fonction », « Nom, prénom », « Fonction ») reads like its table."""
+        specs = [self.template.fields[key] for key in section]
+        low = last_kept[min(spec.label.start for spec in specs)]
+        high = next_kept[max(spec.answer.stop for spec in specs)]
         high = len(tokens) if high is None else high
+        found: list[tuple[int, int]] = []
+        d = max(low + 1, 0)
+        while d < high:
+            hit = None
+            if d == 0 or tokens[d - 1].key == BREAK:
+                for words in self.label_words.get(group[0], ()):
+                    if d + len(words) <= high and all(tokens[d + k].key == w for k, w in enumerate(words)):
+                        if hit is None or len(words) > hit[1] - hit[0] + 1:
+                            hit = (d, d + len(words) - 1)
+            if hit is not None:
+                found.append(hit)
+                d = hit[1] + 1
+            else:
+                d += 1
+        if len(found) == len(group):
+            heads.update(zip(group, found))
+
+    def _stop_lines(self, tokens: list[Token], texts: Sequence[str]) -> list[int]:
+        """Lines that are a heading or instruction of the form (« Signature », « ETAPE 4 »);
+        a short one must be the whole line; a line starting in lower case continues a
+        sentence (« modèle économique. » wrapped in a PDF)."""
+        found = []
+        for d, token in enumerate(tokens):
+            if token.key == BREAK or (d and tokens[d - 1].key != BREAK):
+                continue
+            if texts[token.block][token.start : token.start + 1].islower():
+                continue
+            for words in self.stops:
+                end = d + len(words)
+                if end <= len(tokens) and all(tokens[d + k].key == w for k, w in enumerate(words)):
+                    if len(words) > 2 or end == len(tokens) or tokens[end].key == BREAK:
+                        found.append(d)
+                        break
+        return found
+
+    def _retyped_label(self, key: str, tokens: list[Token], low: int, high: int | None,
+                       claimed: set[int]) -> tuple[int, int] | None:
+        """The first variant of the field's label (« Date » for « Le ») starting a line
+        between two words of the form that are still there, and not given to another field."""
+        high = len(tokens) if high is None else high
+        hits = []
         for words in self.variant_words.get(key, ()):
             for d in range(max(low + 1, 0), high - len(words) + 1):
-                if (d == 0 or tokens[d - 1].key == BREAK) and all(
+                if d not in claimed and (d == 0 or tokens[d - 1].key == BREAK) and all(
                     tokens[d + k].key == w for k, w in enumerate(words)
                 ):
-                    return d, d + len(words) - 1
-        return None
+                    hits.append((d, d + len(words) - 1))
+                    break
+        return min(hits, key=lambda hit: (hit[0], -hit[1])) if hits else None
 
     def _answer(self, spec: TemplateField, head: tuple[int, int] | None, tokens: list[Token],
                 texts: Sequence[str], to_doc: dict[int, int], next_kept: list[int | None],
@@ -190,24 +247,26 @@ class Aligner:
         if place is not None and place.start <= tokens[last].block <= place.end:
             # the label reader saw where this label ends (« Adresse du siège social : »)
             after = _first_token_from(tokens, place.end, place.split)
-            if after > begin and self._is_label(spec.key, tokens[_token_at(tokens, place.start):after]):
+            if after > begin and (_after_separator(texts[place.end], place.split)
+                                  or self._is_label(spec.key, tokens[_token_at(tokens, place.start):after])):
                 begin = after
         stop = next_kept[spec.answer.stop]
         end = len(tokens) if stop is None else stop
         end = min([end, *(s for s in label_starts if begin <= s < end)])
+        label_block = tokens[last].block
         if end <= begin:
-            return AlignedAnswer(found=True, block=tokens[last].block)
+            return AlignedAnswer(found=True, block=label_block, label_block=label_block)
         kept = {to_doc[i] for i in spec.answer if i in to_doc}
         added = [d for d in range(begin, end) if tokens[d].key != BREAK and d not in kept]
         whole = spec.answer and len(kept) == len(spec.answer)
         if whole and not added:
-            return AlignedAnswer(found=True, block=tokens[begin].block, template_kept=True)
+            return AlignedAnswer(found=True, block=tokens[begin].block, template_kept=True, label_block=label_block)
         if whole and max(kept) < min(added):  # the answer after the form's options left whole
             begin = max(kept) + 1
         elif whole and min(kept) > max(added):  # the answer before them
             end = min(kept)
         # otherwise options deleted or marked: what is left of them is the answer
-        return AlignedAnswer(True, _text(tokens, texts, begin, end), tokens[begin].block)
+        return AlignedAnswer(True, _text(tokens, texts, begin, end), tokens[begin].block, label_block=label_block)
 
 
 def align(template: list[Token], document: list[Token]) -> dict[int, int]:
@@ -336,6 +395,12 @@ def _only_breaks(tokens: list[Token], start: int, stop: int) -> bool:
         if tokens[i].key != BREAK:
             return False
     return True
+
+
+def _after_separator(text: str, split: int) -> bool:
+    """The label reader's answer starts after a colon or a question mark (a tab may just
+    as well separate two answers on one line)."""
+    return text[:split].rstrip(" \u00a0\u202f")[-1:] in (":", "?")
 
 
 def _first_token_from(tokens: list[Token], block: int, offset: int) -> int:

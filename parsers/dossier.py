@@ -128,7 +128,16 @@ def _aligner(programme_id: str) -> Aligner | None:
     filler = _filler(programme_id)
     texts = filler.reading_texts(filler.reading_blocks(blank))
     labels = {spec.key: list(spec.labels) for spec in filler.fields}
-    return Aligner(Template.from_reading(texts, filler.fill(blank).places), labels)
+    groups = []
+    for section in load_programme(programme_id).form.sections:
+        if section.any_order:
+            by_label: dict[str, list[str]] = {}
+            for spec in section.fields:
+                by_label.setdefault(key_of(spec.label or ""), []).append(spec.key)
+            keys = [spec.key for spec in section.fields]
+            groups.extend((keys, group) for group in by_label.values() if len(group) > 1)
+    form = load_programme(programme_id).form
+    return Aligner(Template.from_reading(texts, filler.fill(blank).places), labels, groups, form.stops)
 
 
 def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Programme, FillResult]:
@@ -247,7 +256,7 @@ def combine(spec: FieldSpec, labels: RawAnswer, aligned: AlignedAnswer | None,
     own words (merged lines, no separators, deleted options); the label reader reads
     table cells cell by cell, score grids, repeated labels side by side (signature
     columns) and labels the blank form does not print. When both read a value and they
-    differ, the alignment is trusted outside those cases.
+    differ, the alignment is trusted, unless both found the label in the same table cell.
     """
     by_labels = normalise_answer(spec, labels)
     if labels.where == "grid" or aligned is None or not aligned.found:
@@ -261,8 +270,8 @@ def combine(spec: FieldSpec, labels: RawAnswer, aligned: AlignedAnswer | None,
         return labels, by_labels, "labels"
     if by_labels.value is None or by_alignment.value == by_labels.value:
         return answer, by_alignment, "alignment"
-    if labels.where.startswith("cell"):
-        return labels, by_labels, "labels"
+    if labels.where.startswith("cell") and labels.block == aligned.label_block:
+        return labels, by_labels, "labels"  # the same label: its cell, as the label reader reads it
     return answer, by_alignment, "alignment"
 
 

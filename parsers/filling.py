@@ -108,7 +108,9 @@ class FormFiller:
             [
                 LabelEntry(
                     lab.key,
-                    inline_free=self.fields[lab.field_index].inline_without_separator,
+                    # « Fait à Ixelles »: only the form's own label; a variant (« Date ») needs
+                    # a separator, or « Date limite : 14 septembre » would be a signature date
+                    inline_free=self.fields[lab.field_index].inline_without_separator and lab.key == lab.group,
                     trailing_value=self.fields[lab.field_index].type == "score",
                 )
                 for lab in self.labels
@@ -396,7 +398,9 @@ def _raw(lines: list[str], where: str) -> RawAnswer:
 
 
 def _hyphen_wrapped(previous: str, line: str) -> bool:
-    return previous.endswith("-") and len(previous) > 1 and previous[-2].isalpha() and line[:1].islower()
+    """A line ending in a hyphen glued to a word, and the next starting with a letter: a
+    PDF wrapped « demi-journée » or « SAW-B » at its hyphen."""
+    return previous.endswith("-") and len(previous) > 1 and previous[-2].isalpha() and line[:1].isalpha()
 
 
 def _has_content(text: str) -> bool:
