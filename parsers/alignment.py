@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -137,7 +138,6 @@ class Aligner:
         self.keys = [t.key for t in template.tokens]
         # each field's printed label and its variants, as word keys
         self.labels = {key: ["".join(key_of(text).split()) for text in texts] for key, texts in labels.items()}
-        self.variant_words = {key: [key_of(text).split() for text in texts[1:]] for key, texts in labels.items()}
         self.label_words = {key: [key_of(text).split() for text in texts] for key, texts in labels.items()}
 
     def _is_label(self, key: str, words: list[Token]) -> bool:
@@ -164,12 +164,18 @@ class Aligner:
                 heads[key] = (min(found), max(found))
                 continue
             window = (last_kept[spec.label.start], next_kept[spec.answer.stop])
-            hit = self._retyped_label(key, tokens, *window, claimed)
+            hit = self._retyped_label(key, tokens, texts, *window, claimed)
             if hit is not None:
                 heads[key] = hit
                 claimed.add(hit[0])
+        for key, (first, last) in heads.items():
+            # « Nom de famille = … »: the form's « Nom » found, the variant written in full
+            longest = max((label_end(tokens, texts, first, words, len(tokens)) or -1
+                           for words in self.label_words.get(key, ())), default=-1)
+            if longest > last:
+                heads[key] = (first, longest)
         for section, group in self.repeated:
-            self._share_repeated(section, group, tokens, heads, last_kept, next_kept)
+            self._share_repeated(section, group, tokens, texts, heads, last_kept, next_kept)
         # where other labels begin ends an answer: the label reader's (variants on their
         # own paragraph) and retyped labels at the start of a line
         starts = sorted({_token_at(tokens, place.start) for place in labels.places.values()}
@@ -177,7 +183,7 @@ class Aligner:
         return {key: self._answer(spec, heads.get(key), tokens, texts, to_doc, next_kept, starts, labels)
                 for key, spec in self.template.fields.items()}
 
-    def _share_repeated(self, section: list[str], group: list[str], tokens: list[Token],
+    def _share_repeated(self, section: list[str], group: list[str], tokens: list[Token], texts: Sequence[str],
                         heads: dict[str, tuple[int, int]], last_kept: list[int], next_kept: list[int | None]) -> None:
         """Fields sharing a printed label take its occurrences at line starts in reading
         order, when there are as many: the signature block retyped as paragraphs (« Nom,
@@ -192,9 +198,9 @@ class Aligner:
             hit = None
             if d == 0 or tokens[d - 1].key == BREAK:
                 for words in self.label_words.get(group[0], ()):
-                    if d + len(words) <= high and all(tokens[d + k].key == w for k, w in enumerate(words)):
-                        if hit is None or len(words) > hit[1] - hit[0] + 1:
-                            hit = (d, d + len(words) - 1)
+                    last = label_end(tokens, texts, d, words, high)
+                    if last is not None and (hit is None or last > hit[1]):
+                        hit = (d, last)
             if hit is not None:
                 found.append(hit)
                 d = hit[1] + 1
@@ -221,19 +227,19 @@ class Aligner:
                         break
         return found
 
-    def _retyped_label(self, key: str, tokens: list[Token], low: int, high: int | None,
+    def _retyped_label(self, key: str, tokens: list[Token], texts: Sequence[str], low: int, high: int | None,
                        claimed: set[int]) -> tuple[int, int] | None:
         """The first variant of the field's label (« Date » for « Le ») starting a line
         between two words of the form that are still there, and not given to another field."""
         high = len(tokens) if high is None else high
         hits = []
-        for words in self.variant_words.get(key, ()):
-            for d in range(max(low + 1, 0), high - len(words) + 1):
-                if d not in claimed and (d == 0 or tokens[d - 1].key == BREAK) and all(
-                    tokens[d + k].key == w for k, w in enumerate(words)
-                ):
-                    hits.append((d, d + len(words) - 1))
-                    break
+        for words in self.label_words.get(key, ()):
+            for d in range(max(low + 1, 0), high):
+                if d not in claimed and (d == 0 or tokens[d - 1].key == BREAK):
+                    last = label_end(tokens, texts, d, words, high)
+                    if last is not None:
+                        hits.append((d, last))
+                        break
         return min(hits, key=lambda hit: (hit[0], -hit[1])) if hits else None
 
     def _answer(self, spec: TemplateField, head: tuple[int, int] | None, tokens: list[Token],
@@ -247,8 +253,12 @@ class Aligner:
         if place is not None and place.start <= tokens[last].block <= place.end:
             # the label reader saw where this label ends (« Adresse du siège social : »)
             after = _first_token_from(tokens, place.end, place.split)
-            if after > begin and (_after_separator(texts[place.end], place.split)
-                                  or self._is_label(spec.key, tokens[_token_at(tokens, place.start):after])):
+            colon = _after_separator(texts[place.end], place.split)
+            if after > begin and (colon or self._is_label(spec.key, tokens[_token_at(tokens, place.start):after])):
+                begin = after
+            elif colon and place.start <= tokens[first].block and first < after <= last:
+                # « Nombre d’ETP : 20 équivalents temps plein »: the form's last label words
+                # were found in the answer, after the colon that ends the label
                 begin = after
         stop = next_kept[spec.answer.stop]
         end = len(tokens) if stop is None else stop
@@ -257,16 +267,31 @@ class Aligner:
         if end <= begin:
             return AlignedAnswer(found=True, block=label_block, label_block=label_block)
         kept = {to_doc[i] for i in spec.answer if i in to_doc}
-        added = [d for d in range(begin, end) if tokens[d].key != BREAK and d not in kept]
+        words = [d for d in range(begin, end) if tokens[d].key != BREAK]
+        options = [self.keys[i] for i in spec.answer]
+        n = len(options)
+        if options and len(words) > n and len(kept) < n:
+            # « Oui (SAW-B) : oui/non »: the printed options after the answer (or before it),
+            # whichever of the two « oui » the alignment took
+            if [tokens[d].key for d in words[-n:]] == options:
+                kept = set(words[-n:])
+            elif [tokens[d].key for d in words[:n]] == options:
+                kept = set(words[:n])
+        added = [d for d in words if d not in kept]
         whole = spec.answer and len(kept) == len(spec.answer)
         if whole and not added:
-            return AlignedAnswer(found=True, block=tokens[begin].block, template_kept=True, label_block=label_block)
+            lines = _text(tokens, texts, begin, end)
+            if not any(unicodedata.category(c) == "So" for line in lines for c in line):
+                return AlignedAnswer(found=True, block=tokens[begin].block, template_kept=True, label_block=label_block)
+            # a box ticked among the printed options (« ☒ supérieur de type court »)
+            return AlignedAnswer(True, lines, tokens[begin].block, label_block=label_block)
         if whole and max(kept) < min(added):  # the answer after the form's options left whole
             begin = max(kept) + 1
         elif whole and min(kept) > max(added):  # the answer before them
             end = min(kept)
         # otherwise options deleted or marked: what is left of them is the answer
-        return AlignedAnswer(True, _text(tokens, texts, begin, end), tokens[begin].block, label_block=label_block)
+        start = next((d for d in range(begin, end) if tokens[d].key != BREAK), begin)
+        return AlignedAnswer(True, _text(tokens, texts, begin, end), tokens[start].block, label_block=label_block)
 
 
 def align(template: list[Token], document: list[Token]) -> dict[int, int]:
@@ -395,6 +420,32 @@ def _only_breaks(tokens: list[Token], start: int, stop: int) -> bool:
         if tokens[i].key != BREAK:
             return False
     return True
+
+
+_ELISIONS = frozenset({"d", "l", "de", "du"})  # often left out when a label is retyped (« N° entreprise »)
+
+
+def label_end(tokens: list[Token], texts: Sequence[str], d: int, words: Sequence[str], high: int) -> int | None:
+    """Index of the last document word of ``words`` written from word ``d`` (before
+    ``high``), or None. A word may be abbreviated with a full stop (« Forme jur. »,
+    « Date de naiss. »), and « d’ », « l’ », « de », « du » may be left out (« N° entreprise »,
+    « Date naissance »)."""
+    k = 0
+    last = None
+    while k < len(words):
+        if d >= high or tokens[d].key == BREAK:
+            return None
+        token = tokens[d]
+        word = words[k]
+        if token.key == word:
+            last, d, k = d, d + 1, k + 1
+        elif len(token.key) >= 2 and word.startswith(token.key) and texts[token.block][token.end : token.end + 1] == ".":
+            last, d, k = d, d + 1, k + 1
+        elif word in _ELISIONS:
+            k += 1
+        else:
+            return None
+    return last
 
 
 def _after_separator(text: str, split: int) -> bool:

@@ -261,17 +261,26 @@ def combine(spec: FieldSpec, labels: RawAnswer, aligned: AlignedAnswer | None,
     by_labels = normalise_answer(spec, labels)
     if labels.where == "grid" or aligned is None or not aligned.found:
         return labels, by_labels, "labels"
-    if any_order and labels.where in ("cell-below", "cell-right"):
+    beside_label = bool(aligned.lines) and aligned.block == aligned.label_block
+    if any_order and labels.where in ("cell-below", "cell-right") and not beside_label:
         return labels, by_labels, "labels"  # repeated labels in columns: the cell under each
     answer = RawAnswer("", True, "aligned", lines=[]) if aligned.template_kept else _raw(aligned.lines, "aligned")
     answer.block = aligned.block
     by_alignment = by_labels if answer.lines == labels.lines else normalise_answer(spec, answer)
-    if by_alignment.value is None and by_labels.value is not None:
+    ended_by_a_label = not answer.lines and labels.where == "inline" and labels.block == aligned.label_block
+    if by_alignment.value is None and by_labels.value is not None and not ended_by_a_label:
+        # the label reader read something where the alignment found nothing: columns a PDF
+        # printed side by side, options it reads better; not the next label on the same
+        # line (« Genre : Date de naissance : … »), which ended the alignment's answer
         return labels, by_labels, "labels"
     if by_labels.value is None or by_alignment.value == by_labels.value:
         return answer, by_alignment, "alignment"
-    if labels.where.startswith("cell") and labels.block == aligned.label_block:
-        return labels, by_labels, "labels"  # the same label: its cell, as the label reader reads it
+    if labels.where.startswith("cell") and labels.block == aligned.label_block and not (
+        beside_label and labels.where != "cell-inline"
+    ):
+        # the same label: its cell, as the label reader reads it (unless the alignment read
+        # an answer written beside the label and the label reader went to the next cell)
+        return labels, by_labels, "labels"
     return answer, by_alignment, "alignment"
 
 
