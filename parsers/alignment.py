@@ -32,7 +32,7 @@ from parsers.normalise import is_placeholder
 BREAK = "\n"  # the token standing for a paragraph, cell or line break
 _WORD_OR_BREAK = re.compile(r"\w+|\n")
 _LEADING = re.compile(r"^[\s:;=?.,)\]\u00a0\u202f·•▪–—-]+")
-_TRAILING = re.compile(r"[\s,;:/|(\[\u00a0\u202f·•▪–—-]+$")
+_TRAILING = re.compile(r"(?:[\s,;:(\[\u00a0\u202f·•▪–—-]|\s[/|])+$")  # not the « / » ending a URL
 
 
 class Token(NamedTuple):
@@ -229,18 +229,24 @@ class Aligner:
 
     def _retyped_label(self, key: str, tokens: list[Token], texts: Sequence[str], low: int, high: int | None,
                        claimed: set[int]) -> tuple[int, int] | None:
-        """The first variant of the field's label (« Date » for « Le ») starting a line
-        between two words of the form that are still there, and not given to another field."""
+        """The first of the field's labels or variants (« Date » for « Le ») starting a line,
+        else inside a line, between two words of the form that are still there, and not
+        given to another field."""
         high = len(tokens) if high is None else high
-        hits = []
-        for words in self.label_words.get(key, ()):
-            for d in range(max(low + 1, 0), high):
-                if d not in claimed and (d == 0 or tokens[d - 1].key == BREAK):
+        for line_start in (True, False):
+            hits = []
+            for words in self.label_words.get(key, ()):
+                for d in range(max(low + 1, 0), high):
+                    if d in claimed or (line_start and d and tokens[d - 1].key != BREAK):
+                        continue
                     last = label_end(tokens, texts, d, words, high)
-                    if last is not None:
+                    # inside a line (« Genre : F Date naissance : … »), two words at least
+                    if last is not None and (line_start or last > d):
                         hits.append((d, last))
                         break
-        return min(hits, key=lambda hit: (hit[0], -hit[1])) if hits else None
+            if hits:
+                return min(hits, key=lambda hit: (hit[0], -hit[1]))
+        return None
 
     def _answer(self, spec: TemplateField, head: tuple[int, int] | None, tokens: list[Token],
                 texts: Sequence[str], to_doc: dict[int, int], next_kept: list[int | None],
@@ -256,7 +262,7 @@ class Aligner:
             colon = _after_separator(texts[place.end], place.split)
             if after > begin and (colon or self._is_label(spec.key, tokens[_token_at(tokens, place.start):after])):
                 begin = after
-            elif colon and place.start <= tokens[first].block and first < after <= last:
+            elif colon and place.start <= tokens[first].block and after <= last:
                 # « Nombre d’ETP : 20 équivalents temps plein »: the form's last label words
                 # were found in the answer, after the colon that ends the label
                 begin = after
@@ -451,7 +457,7 @@ def label_end(tokens: list[Token], texts: Sequence[str], d: int, words: Sequence
 def _after_separator(text: str, split: int) -> bool:
     """The label reader's answer starts after a colon or a question mark (a tab may just
     as well separate two answers on one line)."""
-    return text[:split].rstrip(" \u00a0\u202f")[-1:] in (":", "?")
+    return text[:split].rstrip()[-1:] in (":", "?")
 
 
 def _first_token_from(tokens: list[Token], block: int, offset: int) -> int:
@@ -486,10 +492,10 @@ def _text(tokens: list[Token], texts: Sequence[str], begin: int, end: int) -> li
         text = texts[b]
         piece = text[start[1] if b == start[0] else 0: stop[1] if b == stop[0] else len(text)]
         lines.extend(piece.split("\n"))
-    cleaned = [line.strip() for line in lines]
-    if cleaned:
-        cleaned[0] = _LEADING.sub("", cleaned[0])
-        cleaned[-1] = _TRAILING.sub("", cleaned[-1])
-    kept = [line for line in cleaned if _has_content(line)]
+    kept = [line.strip() for line in lines if _has_content(line)]
+    if kept:
+        kept[0] = _LEADING.sub("", kept[0])
+        kept[-1] = _TRAILING.sub("", kept[-1])
+    kept = [line for line in kept if _has_content(line)]
     # a content control's placeholder printed beside an answer (PDF exports) is no answer
     return [line for line in kept if not (is_placeholder(line) and any(c.isalpha() for c in line))] or kept
