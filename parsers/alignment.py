@@ -128,8 +128,14 @@ class Aligner:
     def __init__(self, template: Template, labels: dict[str, list[str]],
                  repeated: Sequence[tuple[Sequence[str], Sequence[str]]] = (), stops: Sequence[str] = ()) -> None:
         self.template = template
-        # the form's headings and instructions: a line that is one of them ends an answer
-        self.stops = [key_of(stop).split() for stop in stops if key_of(stop)]
+        self.sizes = block_sizes(template.tokens)
+        # the form's headings and instructions, by first word: a line that is one of them
+        # ends an answer
+        self.stops: dict[str, list[list[str]]] = {}
+        for stop in stops:
+            words = key_of(stop).split()
+            if words:
+                self.stops.setdefault(words[0], []).append(words)
         # fields printed with the same label in a section read in any order (the signature
         # table's two « Nom, prénom »): the n-th such label found in the section is the
         # n-th field's; (the section's fields, the group)
@@ -147,7 +153,7 @@ class Aligner:
 
     def read(self, texts: Sequence[str], labels: FillResult) -> dict[str, AlignedAnswer]:
         tokens = tokens_of(texts)
-        to_doc = align(self.template.tokens, tokens)
+        to_doc = align(self.template.tokens, tokens, self.sizes)
         # the document word of the nearest form word still there, after / before each place
         kept = [i in to_doc and k != BREAK for i, k in enumerate(self.keys)]
         next_kept: list[int | None] = [None] * (len(self.keys) + 1)
@@ -215,11 +221,12 @@ class Aligner:
         sentence (« modèle économique. » wrapped in a PDF)."""
         found = []
         for d, token in enumerate(tokens):
-            if token.key == BREAK or (d and tokens[d - 1].key != BREAK):
+            candidates = self.stops.get(token.key)
+            if not candidates or (d and tokens[d - 1].key != BREAK):
                 continue
             if texts[token.block][token.start : token.start + 1].islower():
                 continue
-            for words in self.stops:
+            for words in candidates:
                 end = d + len(words)
                 if end <= len(tokens) and all(tokens[d + k].key == w for k, w in enumerate(words)):
                     if len(words) > 2 or end == len(tokens) or tokens[end].key == BREAK:
@@ -300,7 +307,7 @@ class Aligner:
         return AlignedAnswer(True, _text(tokens, texts, begin, end), tokens[start].block, label_block=label_block)
 
 
-def align(template: list[Token], document: list[Token]) -> dict[int, int]:
+def align(template: list[Token], document: list[Token], sizes: dict[int, int] | None = None) -> dict[int, int]:
     """Template token index -> document token index, for the form's words still there.
 
     Pairs of words first: a pair the applicant wrote by chance in an answer (« d’
@@ -325,7 +332,7 @@ def align(template: list[Token], document: list[Token]) -> dict[int, int]:
                 pairs[t1 + 1 + t] = d1 + 1 + d
     _close_gaps(template, document, pairs)
     _keep_blocks_together(template, document, pairs)
-    _drop_stray_words(template, document, pairs)
+    _drop_stray_words(template, document, pairs, sizes if sizes is not None else block_sizes(template))
     return pairs
 
 
@@ -387,13 +394,10 @@ def _keep_blocks_together(template: list[Token], document: list[Token], to_doc: 
                     break
 
 
-def _drop_stray_words(template: list[Token], document: list[Token], to_doc: dict[int, int]) -> None:
+def _drop_stray_words(template: list[Token], document: list[Token], to_doc: dict[int, int],
+                      sizes: dict[int, int]) -> None:
     """Forget matches that are a word or two of a longer paragraph of the form, alone: the
     form's text was deleted there and an answer happens to share its « de » or « la »."""
-    sizes: dict[int, int] = {}
-    for t in template:
-        if t.key != BREAK:
-            sizes[t.block] = sizes.get(t.block, 0) + 1
     order = [t for t in sorted(to_doc) if template[t].key != BREAK]
     run: list[int] = []
     for n, t in enumerate(order + [None]):
@@ -414,10 +418,21 @@ def _drop_stray_words(template: list[Token], document: list[Token], to_doc: dict
             del to_doc[t]
 
 
+def block_sizes(template: list[Token]) -> dict[int, int]:
+    """Words per paragraph of the form."""
+    sizes: dict[int, int] = {}
+    for t in template:
+        if t.key != BREAK:
+            sizes[t.block] = sizes.get(t.block, 0) + 1
+    return sizes
+
+
 def _follows(a: int, b: int, template: list[Token], document: list[Token], to_doc: dict[int, int]) -> bool:
     """Template words a then b are next to each other on both sides (breaks aside)."""
     if template[a].block != template[b].block:
         return False
+    if b == a + 1 and to_doc[b] == to_doc[a] + 1:
+        return True
     return _only_breaks(template, a + 1, b) and _only_breaks(document, to_doc[a] + 1, to_doc[b])
 
 
@@ -498,4 +513,4 @@ def _text(tokens: list[Token], texts: Sequence[str], begin: int, end: int) -> li
         kept[-1] = _TRAILING.sub("", kept[-1])
     kept = [line for line in kept if _has_content(line)]
     # a content control's placeholder printed beside an answer (PDF exports) is no answer
-    return [line for line in kept if not (is_placeholder(line) and any(c.isalpha() for c in line))] or kept
+    return [line for line in kept if not (len(line) < 80 and is_placeholder(line) and any(c.isalpha() for c in line))] or kept
