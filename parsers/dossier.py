@@ -9,7 +9,7 @@ normalise each value by its type, and list what a coordinator must know.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Literal
 
@@ -88,27 +88,43 @@ def parse_dossier(data: bytes, filename: str, programme_id: str | None = None) -
     return fill_document(doc, programme_id, converted_from=converted_from)
 
 
-def read_document(data: bytes, filename: str) -> tuple[DocumentText, str | None]:
-    """Text blocks of a Word, PDF or (converted) legacy document."""
+def read_document(
+    data: bytes, filename: str, *, seconds: float | None = None
+) -> tuple[DocumentText, str | None]:
+    """Text blocks of a Word, PDF or (converted) legacy document.
+
+    Word and PDF files are read in a child process capped in time and memory
+    (``parsers.isolation``); ``seconds``, when given, shortens the time cap (what is left
+    of a mail's budget).
+    """
     kind = sniff(data, filename)
     if kind == "pdf":
-        from parsers.pdf_reader import read_pdf
+        from parsers.pdf_reader import DEFAULT_LIMITS, read_pdf
 
-        return read_pdf(data), None
+        return read_pdf(data, limits=_shorter(DEFAULT_LIMITS, seconds)), None
     if kind in ("docx", "docm"):
-        from parsers.word_reader import read_word
+        from parsers.word_reader import DEFAULT_LIMITS, read_word
 
-        return read_word(data), None
+        return read_word(data, limits=_shorter(DEFAULT_LIMITS, seconds)), None
     if kind in CONVERTIBLE:
         from parsers.convert import convert_to_docx
-        from parsers.word_reader import read_word
+        from parsers.word_reader import DEFAULT_LIMITS, read_word
 
         suffix = CONVERTIBLE[kind]
-        return read_word(convert_to_docx(data, suffix)), suffix
+        limits = _shorter(DEFAULT_LIMITS, seconds)
+        converted = convert_to_docx(data, suffix, timeout=120 if seconds is None else limits.seconds)
+        return read_word(converted, limits=limits), suffix
     shown = filename.rsplit(".", 1)[-1].lower() if "." in filename else kind
     raise UnsupportedFormat(
         f"format non pris en charge (« {shown} ») : le dossier doit être un fichier Word (.docx) ou PDF."
     )
+
+
+def _shorter(limits: Any, seconds: float | None) -> Any:
+    """``limits`` with a time cap no longer than ``seconds`` (at least one second)."""
+    if seconds is None or seconds >= limits.seconds:
+        return limits
+    return replace(limits, seconds=max(1.0, seconds))
 
 
 @cache

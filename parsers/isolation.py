@@ -21,6 +21,10 @@ from guichet.errors import GuichetError, UnreadableDocument
 
 T = TypeVar("T")
 
+# The readers' modules, imported once by the forkserver for all the children (whichever
+# reader starts it first: the preload is fixed when the forkserver starts).
+READERS = ("parsers.pdf_reader", "parsers.word_reader")
+
 
 def run_isolated(
     func: Callable[..., T],
@@ -84,12 +88,11 @@ def _serve_child(
     except GuichetError as e:
         sender.send(("error", e))
     except MemoryError:
-        gigabytes = memory_bytes / (1 << 30)
         sender.send(
             (
                 "error",
                 UnreadableDocument(
-                    f"{task} abandonnée : plus de {gigabytes:g} Go de mémoire nécessaires "
+                    f"{task} abandonnée : plus de {_amount(memory_bytes)} de mémoire nécessaires "
                     "(fichier trop complexe ou endommagé)."
                 ),
             )
@@ -98,3 +101,10 @@ def _serve_child(
         sender.send(("error", UnreadableDocument(f"{task} impossible ({type(e).__name__}).")))
     finally:
         sender.close()
+
+
+def _amount(size: int) -> str:
+    """« 2 Go », « 1,5 Go », « 512 Mo »: a memory size in French."""
+    if size >= 1 << 30:
+        return f"{size / (1 << 30):g} Go".replace(".", ",")
+    return f"{size / (1 << 20):.0f} Mo"

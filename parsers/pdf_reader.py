@@ -27,7 +27,7 @@ from pdfplumber.utils import cluster_objects
 from guichet.errors import EncryptedDocument, ScannedDocument, UnreadableDocument
 from parsers import pdf_layout
 from parsers.blocks import DocumentText
-from parsers.isolation import run_isolated
+from parsers.isolation import READERS, run_isolated
 
 T = TypeVar("T")
 
@@ -87,7 +87,7 @@ def _run_isolated(func: Callable[..., T], args: tuple[Any, ...], limits: Limits)
         seconds=limits.seconds,
         memory_bytes=limits.memory_bytes,
         task="Lecture du PDF",
-        preload=("parsers.pdf_reader",),
+        preload=READERS,
     )
 
 

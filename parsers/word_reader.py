@@ -7,21 +7,32 @@ part. It descends into ``w:sdtContent``, ``w:ins``, ``w:moveTo``, ``w:smartTag``
 ``w:del``, ``w:moveFrom``, ``mc:Fallback``, field instructions, struck-through text
 (crossed-out options) and content controls still showing their placeholder. Paragraphs and table cells come out in document
 order; text boxes come right after the paragraph that anchors them.
+
+Word files come from strangers, as PDFs do: by default ``read_word`` parses in a child
+process capped in wall time and address space (``parsers.isolation``), and an absurd
+package is refused before any XML is parsed (``check_package``, also run in the child):
+a main part that inflates more than ``MAX_RATIO`` times its compressed size, or holds
+more than ``MAX_PARAGRAPHS`` paragraphs (counted while the part is inflated in chunks).
+``isolated=False`` parses in this process (tests, benchmarks): the early refusals still
+hold, the time and memory caps do not.
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
+import re
 import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from lxml import etree
 
 from guichet.errors import UnreadableDocument, UnsupportedFormat
 from parsers.blocks import Block, DocumentText
+from parsers.isolation import READERS, run_isolated
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -32,6 +43,25 @@ OFFICE_DOCUMENT = (
 )
 
 MAX_PART_BYTES = 64 * 1024 * 1024  # an uncompressed document.xml larger than this is refused
+# Real documents' main parts inflate 5 to 30 times; a part made of the same few bytes
+# repeated (a « bomb ») much more. Only parts past RATIO_FLOOR are judged by their ratio.
+MAX_RATIO = 100
+RATIO_FLOOR = 2 * 1024 * 1024
+# A 300-page report holds about 10,000 paragraphs (table cells count); a form, a few hundred.
+MAX_PARAGRAPHS = 50_000
+_CHUNK = 1024 * 1024
+TOO_BIG = "document Word démesuré"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one Word file may cost before we give up on it (the child's caps)."""
+
+    seconds: float = 60.0
+    memory_bytes: int = 2 << 30
+
+
+DEFAULT_LIMITS = Limits()
 
 
 def _w(tag: str) -> str:
@@ -57,8 +87,36 @@ TRACKED = {DEL, MOVE_FROM, INS, MOVE_TO}
 SYMBOLS = {"F0FE": "☒", "F078": "☒", "F0FD": "☒", "F0A8": "☐", "F06F": "☐", "F0FC": "✓", "F0FB": "☒"}
 
 
-def read_word(data: bytes) -> DocumentText:
-    """Blocks of a WordprocessingML package (.docx, .docm, .dotx, .dotm)."""
+def read_word(
+    data: bytes, *, isolated: bool = True, limits: Limits = DEFAULT_LIMITS
+) -> DocumentText:
+    """Blocks of a WordprocessingML package (.docx, .docm, .dotx, .dotm).
+
+    Raises ``UnreadableDocument`` (or ``UnsupportedFormat``) with a French reason. An absurd
+    package is refused here, before a child is started; the reading itself runs in the
+    capped child unless ``isolated`` is False.
+    """
+    if not isolated:
+        return _read_word(data)
+    check_package(data)
+    return run_isolated(
+        _read_word,
+        (data,),
+        seconds=limits.seconds,
+        memory_bytes=limits.memory_bytes,
+        task="Lecture du document Word",
+        preload=READERS,
+    )
+
+
+def check_package(data: bytes) -> None:
+    """Refuse a Word package that is not a zip, has no main part, or whose main part is
+    absurd (size, compression ratio, paragraph count); memory stays flat (chunks)."""
+    with _open_package(data) as package:
+        _inflate_main_part(package, keep=False)
+
+
+def _read_word(data: bytes) -> DocumentText:
     root = _load_main_part(data)
     body = root.find(_w("body"))
     if body is None:
@@ -69,29 +127,86 @@ def read_word(data: bytes) -> DocumentText:
     return DocumentText(format="docx", blocks=walker.blocks, tracked_changes=tracked)
 
 
-def _load_main_part(data: bytes) -> etree._Element:
+def _open_package(data: bytes) -> zipfile.ZipFile:
     try:
-        package = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as e:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
         raise UnsupportedFormat("fichier Word illisible : ce n'est pas une archive .docx valide.") from e
-    with package:
-        name = _main_part_name(package)
-        try:
-            info = package.getinfo(name)
-        except KeyError as e:
-            raise UnsupportedFormat("archive sans document Word (ni .docx ni .docm).") from e
-        if info.file_size > MAX_PART_BYTES:
-            raise UnreadableDocument("document Word démesuré (plus de 64 Mo de texte) : refusé.")
-        try:
-            with package.open(info) as part:
-                xml = part.read(MAX_PART_BYTES + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error) as e:
-            raise UnreadableDocument("document Word corrompu : impossible de le décompresser.") from e
+
+
+def _load_main_part(data: bytes) -> etree._Element:
+    with _open_package(data) as package:
+        xml = _inflate_main_part(package, keep=True)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
     try:
         return etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as e:
         raise UnreadableDocument("document Word corrompu : XML invalide.") from e
+
+
+def _inflate_main_part(package: zipfile.ZipFile, *, keep: bool) -> bytes:
+    """The main part's bytes (``b""`` unless ``keep``), refused as soon as it proves absurd."""
+    name = _main_part_name(package)
+    try:
+        info = package.getinfo(name)
+    except KeyError as e:
+        raise UnsupportedFormat("archive sans document Word (ni .docx ni .docm).") from e
+    megabytes = MAX_PART_BYTES >> 20
+    if info.file_size > MAX_PART_BYTES:
+        raise UnreadableDocument(f"{TOO_BIG} (plus de {megabytes} Mo de texte) : refusé.")
+    chunks: list[bytes] = []
+    counter = _ParagraphCounter()
+    total = 0
+    try:
+        with package.open(info) as part:
+            while chunk := part.read(_CHUNK):
+                total += len(chunk)
+                if total > MAX_PART_BYTES:
+                    raise UnreadableDocument(f"{TOO_BIG} (plus de {megabytes} Mo de texte) : refusé.")
+                if total > RATIO_FLOOR and total > MAX_RATIO * max(info.compress_size, 1):
+                    raise UnreadableDocument(
+                        f"{TOO_BIG} (texte plus de {MAX_RATIO} fois plus grand que le fichier "
+                        "compressé) : refusé."
+                    )
+                if counter.feed(chunk) > MAX_PARAGRAPHS:
+                    raise UnreadableDocument(
+                        f"{TOO_BIG} (plus de {MAX_PARAGRAPHS:,} paragraphes) : refusé.".replace(",", "\u202f")
+                    )
+                if keep:
+                    chunks.append(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError, zlib.error) as e:
+        raise UnreadableDocument("document Word corrompu : impossible de le décompresser.") from e
+    return b"".join(chunks)
+
+
+_W_PREFIX = re.compile(rb'xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*["\']' + re.escape(W.encode()) + rb'["\']')
+
+
+class _ParagraphCounter:
+    """Counts ``<w:p>`` start tags in a part fed in chunks (whatever prefix names the
+    WordprocessingML namespace); a tag cut between two chunks is counted once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._pattern: re.Pattern[bytes] | None = None
+        self._head = b""
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> int:
+        if self._pattern is None:
+            self._head += chunk
+            found = _W_PREFIX.search(self._head)
+            if found is None and len(self._head) < 64 * 1024:
+                return self.count
+            prefix = (found.group(1) + b":") if found and found.group(1) else b"" if found else b"w:"
+            self._pattern = re.compile(b"<" + re.escape(prefix) + rb"p[\s/>]")
+            chunk, self._head = self._head, b""
+        data = self._tail + chunk
+        # keep the last few bytes: a start tag may straddle the boundary
+        cut = max(len(data) - 16, 0)
+        self.count += sum(1 for m in self._pattern.finditer(data) if m.start() < cut)
+        self._tail = data[cut:]
+        return self.count
 
 
 def _main_part_name(package: zipfile.ZipFile) -> str:

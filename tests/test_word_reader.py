@@ -171,3 +171,118 @@ def test_struck_through_options_are_crossed_out() -> None:
         '<w:r><w:rPr><w:strike w:val="0"/></w:rPr><w:t> (demande faite)</w:t></w:r>',
     )
     assert texts(body) == ["Agrément : oui/ (demande faite)"]
+
+
+# --- hostile packages (issue #11, point 3) ------------------------------------------
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def streamed_docx(head: bytes, repeated: bytes, size: int, tail: bytes) -> bytes:
+    """A Word package whose document.xml is ``head``, ``repeated`` up to ``size`` bytes,
+    then ``tail``: written in chunks, so the test never holds the inflated part."""
+    import io
+    import zipfile
+
+    from tests.wordml import CONTENT_TYPES, RELS
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", CONTENT_TYPES)
+        z.writestr("_rels/.rels", RELS)
+        with z.open("word/document.xml", "w", force_zip64=True) as part:
+            part.write(head)
+            chunk = repeated * max(1, (1 << 20) // len(repeated))
+            written = 0
+            while written < size:
+                part.write(chunk)
+                written += len(chunk)
+            part.write(tail)
+    return out.getvalue()
+
+
+def paragraph_bomb(size: int = 60 << 20, prefix: str = "w") -> bytes:
+    """60 MB of empty paragraphs: a few hundred KB once compressed."""
+    declare = f'xmlns:{prefix}="{W_NS}"' if prefix else f'xmlns="{W_NS}"'
+    tag = f"{prefix}:" if prefix else ""
+    return streamed_docx(
+        f'<?xml version="1.0"?><{tag}document {declare}><{tag}body>'.encode(),
+        f"<{tag}p/>".encode(),
+        size,
+        f"</{tag}body></{tag}document>".encode(),
+    )
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("isolated", [True, False])
+def test_sixty_megabytes_of_paragraphs_are_refused_before_parsing(isolated: bool) -> None:
+    data = paragraph_bomb()
+    assert len(data) < 1 << 20
+    before = peak_rss_mb()
+    with pytest.raises(UnreadableDocument, match="document Word démesuré") as refused:
+        read_word(data, isolated=isolated)
+    assert peak_rss_mb() - before < 100  # never inflated whole, never parsed
+    assert "paragraphes" in refused.value.message or "fois plus grand" in refused.value.message
+
+
+@pytest.mark.parametrize("prefix", ["", "ns0"])
+def test_paragraphs_are_counted_whatever_the_namespace_prefix(prefix: str) -> None:
+    from parsers import word_reader
+
+    # Few bytes each, yet well within the ratio cap: only the count can refuse it.
+    repeated = "".join(
+        f"<{prefix + ':' if prefix else ''}p>{i:05d}</{prefix + ':' if prefix else ''}p>" for i in range(2000)
+    ).encode()
+    tag = f"{prefix}:" if prefix else ""
+    declare = f'xmlns:{prefix}="{W_NS}"' if prefix else f'xmlns="{W_NS}"'
+    data = streamed_docx(
+        f'<?xml version="1.0"?><{tag}document {declare}><{tag}body>'.encode(),
+        repeated,
+        word_reader.MAX_PARAGRAPHS * 20,
+        f"</{tag}body></{tag}document>".encode(),
+    )
+    with pytest.raises(UnreadableDocument, match=r"plus de 50\u202f000 paragraphes"):
+        read_word(data, isolated=False)
+
+
+def test_a_part_that_inflates_a_thousand_times_is_refused() -> None:
+    data = streamed_docx(
+        f'<?xml version="1.0"?><w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>'.encode(),
+        b"a",
+        20 << 20,
+        b"</w:t></w:r></w:p></w:body></w:document>",
+    )
+    with pytest.raises(UnreadableDocument, match="fois plus grand que le fichier compressé"):
+        read_word(data)
+
+
+def test_a_long_real_document_is_still_read() -> None:
+    import random
+
+    words = ["statuts", "entreprise", "coopérative", "Bruxelles", "projet", "mission", "impact"]
+    rng = random.Random(11)
+    body = "".join(p(" ".join(rng.choice(words) for _ in range(12))) for _ in range(8000))
+    blocks = read_word(docx_bytes(body)).blocks
+    assert len(blocks) == 8000
+
+
+def test_reading_happens_in_the_capped_child() -> None:
+    from parsers.word_reader import Limits
+
+    # A few megabytes of XML in an address space smaller than any interpreter's: only a
+    # capped child fails so, and says so in words.
+    data = docx_bytes("".join(p(f"Ligne {i} du rapport d’activité") for i in range(30000)))
+    with pytest.raises(UnreadableDocument, match="^Lecture du document Word"):
+        read_word(data, limits=Limits(seconds=30, memory_bytes=32 << 20))
+    assert len(read_word(data).blocks) == 30000
+
+
+def test_a_truncated_package_is_unreadable_not_an_exception() -> None:
+    data = docx_bytes("".join(p(f"ligne {i}") for i in range(2000)))
+    with pytest.raises(UnreadableDocument):
+        read_word(data[: len(data) // 2])
