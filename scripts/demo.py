@@ -35,6 +35,8 @@ from rich.console import Console
 from rich.table import Table
 
 from config.programme import load_programme
+from guichet.loopback.mails import ANNEXES, brussels, build, dossier_mail, with_trace
+from guichet.loopback.servers import DovecotServer, SmtpRelay, guichet_imap_env
 from ingest.mailbox import programme_mailboxes
 from ingest.scheduler import Worker
 from notifications.digest_mail import send_digest
@@ -42,9 +44,6 @@ from notifications.jobs import Notifier, smtp_sender
 from notifications.plan import RESULTAT
 from notifications.results import record_results
 from notifications.wording import decision_label, status_label
-from tests.mails import brussels, build, with_trace
-from tests.servers import DovecotServer, SmtpRelay, guichet_imap_env
-from tests.stores import ANNEXES, dossier_mail
 from triage.decisions import current_decisions, import_decisions
 from triage.export import export_table, write_xlsx
 from triage.models import Application

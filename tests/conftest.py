@@ -1,4 +1,4 @@
-"""Fixtures shared by the suite: real servers on loopback (tests/servers.py) and the store.
+"""Fixtures shared by the suite: real servers on loopback (guichet.loopback) and the store.
 
 The servers are started once per session and removed at the end. When their binaries
 are missing the tests that need them are skipped with the command that installs them,
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import DovecotServer, PostgresCluster, SmtpRelay, guichet_imap_env
+from guichet.loopback.servers import DovecotServer, PostgresCluster, SmtpRelay, guichet_imap_env
 from triage.check import CheckResult, check_message
 from triage.store import Store, StoreSettings, open_store
 

@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from collections.abc import Iterable
 
 from config.programme import load_programme
+from guichet.loopback.mails import ANNEXES, DOSSIERS, dossier_mail  # noqa: F401
 from ingest.fingerprint import fingerprint
 from ingest.intake import CopyFacts, record_copy
 from ingest.processing import Checker, check_pending
-from tests.mails import brussels, build, fixture, sample
-from tests.samples import FIXTURES
+from tests.mails import brussels, fixture, sample
 from triage.check import check_message
 from triage.store import Store
 
 BLOSSOM = load_programme("blossom-2026")
 NOW = dt.datetime(2026, 9, 20, 8, 0, tzinfo=dt.UTC)
 _uids = itertools.count(1)
-DOSSIERS = FIXTURES / "dossiers"
 
 # A realistic mix of BLOSSOM mails with their receipt times (Brussels): complete,
 # incomplete, a supplement completing an earlier dossier, late, automatic, off-topic.
@@ -83,48 +81,6 @@ def file_season(store: Store, checker: Checker = check_message, now: dt.datetime
 
 
 # --- a varied season, built from the generated dossiers ---------------------------------
-
-ANNEXES = {
-    "statuts": ("Statuts.pdf", b"%PDF-1.4 statuts"),
-    "rapport": ("Rapport d'activité 2025.pdf", b"%PDF-1.4 rapport"),
-    "bilans": ("Bilans 2024-2025.pdf", b"%PDF-1.4 bilans"),
-    "cv": ("CV référente.pdf", b"%PDF-1.4 cv"),
-}
-
-
-def dossier_mail(
-    name: str,
-    *,
-    annexes: Iterable[str] = ANNEXES,
-    message_id: str | None = None,
-    in_reply_to: str | None = None,
-    with_dossier: bool = True,
-    sender: str | None = None,
-    body: str = "Bonjour,\n\nVeuillez trouver notre dossier de candidature.\n",
-) -> bytes:
-    """A mail from the referent of the generated dossier ``name`` (``g05-cc-inline``), its
-    .docx attached (unless ``with_dossier`` is false) with the annexes named, by file name;
-    ``sender`` replaces the referent's address (an inbox of the test server)."""
-    truth = json.loads((DOSSIERS / f"{name}.docx.truth.json").read_text(encoding="utf-8"))
-    fields = truth["fields"]
-    structure = fields["entreprise.nom"]
-    person = f"{fields.get('referent.prenom') or ''} {fields.get('referent.nom') or ''}".strip()
-    files = (
-        {f"Dossier {structure}.docx": (DOSSIERS / f"{name}.docx").read_bytes()}
-        if with_dossier
-        else {}
-    )
-    files.update(ANNEXES[a] for a in annexes)
-    domain = fields["referent.email"].split("@")[1]
-    return build(
-        sender=sender or f"{person} <{fields['referent.email']}>",
-        subject=f"Dossier de candidature – COOPCITY 2026 – {structure}",
-        message_id=message_id or f"<{name}@{domain}>",
-        in_reply_to=in_reply_to,
-        body=body,
-        files=files,
-    )
-
 
 def varied_mails() -> list[tuple[bytes, dt.datetime]]:
     """Ten structures in every state a coordinator meets: complete, missing annexes,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.samples import FIXTURES, SHARED, files_with_truth, truth_of
+from tests.samples import FIXTURES, files_with_truth, truth_of
 from triage.check import check_message
 
 EMAILS = files_with_truth(FIXTURES / "emails", ".eml")
@@ -52,7 +52,6 @@ def test_the_message_facts_are_kept() -> None:
     assert result.message.message_id == "<fwd-0001@coopcity.be>"
 
 
-@pytest.mark.skipif(not (SHARED / "samples" / "dossiers").is_dir(), reason="shared samples absent")
 def test_the_builder_is_deterministic_and_up_to_date(tmp_path: Path) -> None:
     from tests.fixtures.build_emails import build
 

@@ -23,7 +23,6 @@ from tests.wordml import docx_bytes, p
 
 P001 = SAMPLES / "dossiers" / "p001.docx"
 P001_PDF = SAMPLES / "dossiers" / "p001.pdf"
-needs_samples = pytest.mark.skipif(not P001.exists(), reason="shared samples not found")
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -60,7 +59,6 @@ def blank_pdf(pages: int = 3) -> bytes:
     return buffer.getvalue()
 
 
-@needs_samples
 def test_json_output_has_exactly_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["parse", str(P001), "--json"], capsys)
     record = json.loads(out)
@@ -69,7 +67,6 @@ def test_json_output_has_exactly_the_documented_keys(capsys: pytest.CaptureFixtu
     assert list(record["fields"]) == list(truth_of(P001)["fields"])
 
 
-@needs_samples
 def test_readable_summary_names_fields_in_french(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["parse", str(P001)], capsys)
     assert code == 0
@@ -89,7 +86,6 @@ def test_readable_summary_names_fields_in_french(capsys: pytest.CaptureFixture[s
     ],
     ids=["encrypted", "scanned", "garbage", "broken-pdf", "not-a-dossier", "image"],
 )
-@needs_samples
 def test_bad_input_gets_one_line_and_its_exit_code(
     make, name: str, error: type, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,14 +108,12 @@ def test_exit_codes_are_distinct() -> None:
     assert len(set(codes)) == len(codes) and 0 not in codes
 
 
-@needs_samples
 def test_forced_programme_that_does_not_fit_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["parse", str(P001), "--programme", "reves-2017"], capsys)
     assert code == UnknownForm.exit_code
     assert "RÊVES" in err
 
 
-@needs_samples
 def test_docm_is_read_without_conversion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import zipfile
 
@@ -141,7 +135,6 @@ def test_docm_is_read_without_conversion(tmp_path: Path, capsys: pytest.CaptureF
 @pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 @pytest.mark.parametrize("target", ["odt", "doc"])
-@needs_samples
 def test_legacy_formats_are_converted(target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile = tmp_path / "profile"
     subprocess.run(

@@ -11,11 +11,11 @@ import yaml
 
 from config.programme import PROGRAMMES_DIR, all_programmes, load_programme, load_programme_file
 from guichet.errors import ConfigError
-from tests.samples import SHARED
+from tests.samples import FORMS
 
 CONTRACT_KEYS = {
-    "blossom-2026": SHARED / "forms" / "blossom-2026-fields.md",
-    "reves-2017": SHARED / "forms" / "reves-2017-fields.md",
+    "blossom-2026": FORMS / "blossom-2026-fields.md",
+    "reves-2017": FORMS / "reves-2017-fields.md",
 }
 
 
@@ -40,8 +40,6 @@ def contract_keys(path: Path) -> list[str]:
 @pytest.mark.parametrize("programme_id", sorted(CONTRACT_KEYS))
 def test_programme_fields_are_the_contract(programme_id: str) -> None:
     path = CONTRACT_KEYS[programme_id]
-    if not path.exists():
-        pytest.skip("shared forms not found")
     assert set(load_programme(programme_id).field_keys()) == set(contract_keys(path))
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import docx
 import pytest
 
+from config.programme import load_programme
 from guichet.errors import UnreadableDocument, UnsupportedFormat
 from parsers.convert import convert_to_docx, libreoffice_available
-from tests.samples import SHARED
 
-BLANK_FORM = SHARED / "forms" / "blossom-2026-dossier.docx"
+BLANK_FORM = load_programme("blossom-2026").blank_form_path
 LABELS = [
     "Nom l’entreprise:",
     "Forme juridique:",

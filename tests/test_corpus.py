@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from parsers.message import read_message
-from tests.samples import SHARED
+from tests.samples import CORPORA
 from triage.check import check_message
 
-CORPUS = SHARED / "corpora" / "imap-tools-messages"
+CORPUS = CORPORA / "imap-tools-messages"
 MAILS = sorted(CORPUS.glob("*.eml"))
 RECEIVED = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 

@@ -3,7 +3,7 @@
 `tests/fixtures/build_dossiers.py` writes the BLOSSOM and RÊVES fixture dossiers with their
 truth files. These tests rebuild them into temporary folders (the generator runs as a script,
 the way it is documented) and check the truth files against the field contracts of
-/work/shared/forms/*-fields.md, restated here on purpose.
+tests/fixtures/forms/*-fields.md, restated here on purpose.
 """
 
 from __future__ import annotations

@@ -507,7 +507,7 @@ def test_unreadable_scores(text: str, warning: str) -> None:
 
 
 def test_sample_answers(niveau: FieldSpec) -> None:
-    """Raw answers of shared/samples/dossiers (meta.raw) and their expected values."""
+    """Raw answers of tests/fixtures/samples/dossiers (meta.raw) and their expected values."""
     assert parse_date("01/02/2015").value == "2015-02-01"
     assert parse_date("juillet 2012").value == "2012-07"
     assert parse_date("11.04.2014").value == "2014-04-11"

@@ -37,7 +37,6 @@ def assert_record(path: Path, got: dict) -> None:
     assert isinstance(got["warnings"], list)
 
 
-@pytest.mark.skipif(not DOSSIERS, reason="shared samples not found beside the project")
 @pytest.mark.parametrize("path", DOSSIERS, ids=lambda p: p.name)
 def test_public_sample_parses_to_its_truth(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert_record(path, parse_json(path, truth_of(path)["programme"], capsys))
@@ -62,7 +61,6 @@ def test_generated_fixture_parses_to_its_truth(path: Path, capsys: pytest.Captur
     assert_record(path, parse_json(path, truth_of(path)["programme"], capsys))
 
 
-@pytest.mark.skipif(not DOSSIERS, reason="shared samples not found beside the project")
 @pytest.mark.parametrize("path", DOSSIERS, ids=lambda p: p.name)
 def test_programme_is_recognised_from_content(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     renamed = tmp_path / ("document" + path.suffix)

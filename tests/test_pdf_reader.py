@@ -104,8 +104,6 @@ def encrypted(data: bytes, user_password: str) -> bytes:
 
 
 def sample(name: str) -> bytes:
-    if not (DOSSIERS / name).is_file():
-        pytest.skip(f"sample {name} not found in {DOSSIERS}")
     return (DOSSIERS / name).read_bytes()
 
 
