@@ -9,9 +9,14 @@ of the form's own answer text (« oui/non », a list of options) tells how they 
 Merged lines, missing separators, labels retyped without accents or colon, « Fait à X,
 le DATE » on one line and moved answers all read without a rule for each.
 
+A label whose words are gone is looked for as retyped between its neighbours: its
+variants from the programme file, abbreviated (« Forme jur. ») or without « de »; labels
+the form prints twice (the signature table) take their occurrences in reading order.
+
 The label reader (``parsers.filling``) finds where each label stands in the blank form;
 its readings of the filled document (variant labels the form does not print) also end
-an answer here, so a retyped label never becomes part of the answer before it.
+an answer here, so a retyped label never becomes part of the answer before it; so do
+lines that are the form's headings (the programme's ``stops``).
 """
 
 from __future__ import annotations
@@ -152,6 +157,8 @@ class Aligner:
         return written in self.labels.get(key, ())
 
     def read(self, texts: Sequence[str], labels: FillResult) -> dict[str, AlignedAnswer]:
+        """Each field's answer in the document whose reading-order texts are ``texts``;
+        ``labels`` is the label reader's filling of the same document."""
         tokens = tokens_of(texts)
         to_doc = align(self.template.tokens, tokens, self.sizes)
         # the document word of the nearest form word still there, after / before each place
@@ -162,7 +169,19 @@ class Aligner:
         last_kept: list[int] = [-1] * (len(self.keys) + 1)  # shifted by one: before position i
         for i, k in enumerate(self.keys):
             last_kept[i + 1] = to_doc[i] if kept[i] else last_kept[i]
-        heads: dict[str, tuple[int, int]] = {}  # field -> first and last document word of its label
+        heads = self._heads(tokens, texts, to_doc, kept, next_kept, last_kept)
+        # where other labels begin ends an answer: the label reader's (variants on their
+        # own paragraph), every label found here, and the form's headings
+        starts = sorted({_token_at(tokens, place.start) for place in labels.places.values()}
+                        | {first for first, _ in heads.values()} | set(self._stop_lines(tokens, texts)))
+        return {key: self._answer(spec, heads.get(key), tokens, texts, to_doc, next_kept, starts, labels)
+                for key, spec in self.template.fields.items()}
+
+    def _heads(self, tokens: list[Token], texts: Sequence[str], to_doc: dict[int, int], kept: list[bool],
+               next_kept: list[int | None], last_kept: list[int]) -> dict[str, tuple[int, int]]:
+        """Field -> the first and last document word of its label: the form's words still
+        there, else a label or variant retyped between its neighbours."""
+        heads: dict[str, tuple[int, int]] = {}
         claimed: set[int] = set()  # retyped labels already given to a field (« Qualité » twice)
         for key, spec in sorted(self.template.fields.items(), key=lambda item: item[1].label.start):
             found = [to_doc[i] for i in spec.label if kept[i]]
@@ -182,12 +201,7 @@ class Aligner:
                 heads[key] = (first, longest)
         for section, group in self.repeated:
             self._share_repeated(section, group, tokens, texts, heads, last_kept, next_kept)
-        # where other labels begin ends an answer: the label reader's (variants on their
-        # own paragraph) and retyped labels at the start of a line
-        starts = sorted({_token_at(tokens, place.start) for place in labels.places.values()}
-                        | {first for first, _ in heads.values()} | set(self._stop_lines(tokens, texts)))
-        return {key: self._answer(spec, heads.get(key), tokens, texts, to_doc, next_kept, starts, labels)
-                for key, spec in self.template.fields.items()}
+        return heads
 
     def _share_repeated(self, section: list[str], group: list[str], tokens: list[Token], texts: Sequence[str],
                         heads: dict[str, tuple[int, int]], last_kept: list[int], next_kept: list[int | None]) -> None:
