@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config.programme import Programme, all_programmes, load_programme
 from guichet.errors import ConfigError, MailboxError
+from ingest import faults
 from ingest.fingerprint import fingerprint
 from ingest.intake import DUPLICATE, KNOWN, NEW, CopyFacts, checkpoint, log_event, record_copy
 from ingest.mailbox import ImapSession, Mailbox, MailboxSettings, UnconfiguredMailbox
@@ -251,6 +252,7 @@ def _fetch_new(
         for batch in batches(uids, sizes):
             for mail in box.fetch(batch):
                 sha = store.archive.store(mail.raw)  # on disk before anything else
+                faults.checkpoint("fetching")  # no-op unless GUICHET_FAULTS is set
                 facts = CopyFacts(
                     programme_id=programme.id,
                     account=settings.account,

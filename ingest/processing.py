@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.programme import Programme
 from guichet.errors import GuichetError
+from ingest import faults
 from ingest.archive import ArchiveError, RawArchive
 from ingest.intake import log_event
 from triage.check import CheckResult, check_message
@@ -168,6 +169,7 @@ def check_one(
             error = e.message
         except Exception as e:  # noqa: BLE001 - one bad mail must not stop the others
             error = f"erreur inattendue ({type(e).__name__}: {e})"[:2000]
+        faults.checkpoint("checking")  # no-op unless GUICHET_FAULTS is set
 
         for attempt in (1, 2):
             try:
@@ -264,6 +266,7 @@ def _file(
                 waiting.id, waiting.subject, None, waiting.status, message.application_id, error
             )
         application = file_result(session, message, result, programme, now)
+        faults.checkpoint("filing")  # no-op unless GUICHET_FAULTS is set (transaction open)
         return CheckOutcome(
             waiting.id,
             waiting.subject,

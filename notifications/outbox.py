@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from config.programme import Programme
 from guichet.errors import DeliveryError
+from ingest import faults
 from ingest.archive import RawArchive
 from ingest.intake import log_event
 from notifications.compose import (
@@ -269,4 +270,5 @@ def record(
         application_id=application_id,
         outbox_id=row.id,
     )
+    faults.checkpoint("recording")  # no-op unless GUICHET_FAULTS is set (transaction open)
     return row

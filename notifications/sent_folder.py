@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.programme import Programme
 from guichet.errors import ConfigError, MailboxError
+from ingest import faults
 from ingest.archive import RawArchive
 from ingest.intake import log_event
 from ingest.mailbox import ImapSession, env_name, settings_from_env
@@ -143,6 +144,7 @@ def _copy_one(
     # A previous try may have appended it and died before saying so.
     if not (tried_before and folder.holds(message_id)):
         folder.append(archive.read(sha or ""), sent_at)
+    faults.checkpoint("copying")  # no-op unless GUICHET_FAULTS is set
     with sessions.begin() as session:
         session.execute(
             update(OutboxMail)
