@@ -5,6 +5,7 @@ certificate check, a secret given directly or as a file. A wrong value is a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -14,6 +15,27 @@ SECURITIES = ("ssl", "starttls", "plain")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _YES = ("1", "true", "yes", "oui")
 _NO = ("0", "false", "no", "non")
+
+CHECK_BUDGET_VARIABLE = "GUICHET_CHECK_BUDGET"
+# Seconds to read one mail's attachments: under the minute a supervisor (or a person at
+# `guichet check`) waits, with room for what follows the reading.
+DEFAULT_CHECK_BUDGET = 45.0
+
+
+def check_budget(env: Mapping[str, str] | None = None) -> float:
+    """The time budget of one mail's check, in seconds (``GUICHET_CHECK_BUDGET``)."""
+    text = ((os.environ if env is None else env).get(CHECK_BUDGET_VARIABLE) or "").strip()
+    if not text:
+        return DEFAULT_CHECK_BUDGET
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 3600:
+        raise ConfigError(
+            f"{CHECK_BUDGET_VARIABLE} : « {text} » n'est pas une durée en secondes (de 1 à 3600)"
+        )
+    return value
 
 
 class EnvSettings:

@@ -25,10 +25,15 @@ from notifications.wording import (
     one_line,
     when,
 )
-from triage.models import Application, Message
+from triage.models import ROLE_DAMAGED, ROLE_NOT_READ, Application, Message
 from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, required_unread
 
-ROLE_WORDS = {"dossier": "dossier de candidature", "autre": "pièce non reconnue"}
+ROLE_WORDS = {
+    "dossier": "dossier de candidature",
+    "autre": "pièce non reconnue",
+    ROLE_DAMAGED: "fichier endommagé, à nous renvoyer",
+    ROLE_NOT_READ: "pièce à examiner par notre équipe",
+}
 TO_CHECK = "à vérifier par notre équipe"  # in place of an answer written but not read
 
 
@@ -110,6 +115,37 @@ def received_files(application: Application, programme: Programme) -> list[dict[
     return files
 
 
+def _on_time_mails(application: Application, programme: Programme) -> list[Message]:
+    deadline = programme.deadline_at
+    return [
+        mail
+        for mail in sorted(application.messages, key=lambda m: (m.received_at, m.id))
+        if mail.role is not None and (deadline is None or mail.received_at <= deadline)
+    ]
+
+
+def damaged_files(application: Application, programme: Programme) -> list[str]:
+    """The files that arrived damaged and were not sent again intact since, by name."""
+    damaged: dict[str, None] = {}
+    for mail in _on_time_mails(application, programme):
+        for attachment in mail.attachments:
+            name = one_line(attachment.filename, 120)
+            if attachment.role == ROLE_DAMAGED:
+                damaged[name] = None
+            else:
+                damaged.pop(name, None)  # received again, readable
+    return list(damaged)
+
+
+def files_not_read(application: Application, programme: Programme) -> bool:
+    """Whether a file of the application's mails was left unread (the time budget)."""
+    return any(
+        a.role == ROLE_NOT_READ
+        for mail in _on_time_mails(application, programme)
+        for a in mail.attachments
+    )
+
+
 def _phone(number: str | None) -> str:
     found = phone(number) if number else None
     return found.display if found else ""
@@ -134,6 +170,8 @@ def applicant_context(
         "late": application.status == HORS_DELAI,
         "missing": missing_labels(programme, list(application.missing or [])),
         "to_check": to_check(application, programme),
+        "damaged": damaged_files(application, programme),
+        "not_read": files_not_read(application, programme),
         "understood": understood(application, programme),
         "files": received_files(application, programme),
         "answered_at": when(answered.received_at, programme) if answered is not None else "",

@@ -1,7 +1,9 @@
 """Convert legacy word-processor files (.doc, .odt, .docm, .rtf, templates) to .docx.
 
-LibreOffice does the work, headless, one process per file, each with its own
-profile directory so that parallel conversions do not fight over a lock.
+LibreOffice does the work, headless, with a private profile directory per run (so that
+parallel conversions do not fight over a lock) and a cap on its address space. Starting
+LibreOffice costs seconds: ``convert_many`` converts all the files of one mail in a single
+run; ``convert_to_docx`` is the one-file case.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-from guichet.errors import EncryptedDocument, UnreadableDocument, UnsupportedFormat
+from guichet.errors import EncryptedDocument, GuichetError, UnreadableDocument, UnsupportedFormat
 from parsers.sniff import encrypted_office
 
 CONVERTIBLE_SUFFIXES = frozenset(
@@ -26,13 +30,23 @@ _RTF = b"{\\rtf"
 # Word also saves "Web pages" (HTML, MHTML) under .doc; LibreOffice reads those too.
 _MARKUP_STARTS = (b"<", b"MIME-Version")
 
+DEFAULT_TIMEOUT = 120.0
+# LibreOffice maps about 1 GB of address space to start; a document that needs several
+# more is hostile. The cap holds for soffice.bin and whatever it starts.
+MEMORY_BYTES = 3 << 30
+# Sets the address-space cap, then becomes the command: no preexec_fn (unsafe with threads).
+_CAPPED = (
+    "import os, resource, sys; n = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])"
+)
+
 
 def libreoffice_available() -> bool:
     """Whether ``soffice`` is on the PATH."""
     return _find_soffice() is not None
 
 
-def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 120) -> bytes:
+def convert_to_docx(data: bytes, suffix: str, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
     """The .docx LibreOffice makes of ``data``, a file whose name ends in ``suffix``.
 
     Raises ``EncryptedDocument`` for a password-protected Office file (known from its
@@ -41,18 +55,80 @@ def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 120) -> bytes:
     ``UnreadableDocument`` when the file is not what its suffix says, when the
     conversion fails or when it takes longer than ``timeout`` seconds.
     """
+    (outcome,) = convert_many([(data, suffix)], timeout=timeout)
+    if isinstance(outcome, GuichetError):
+        raise outcome
+    return outcome
+
+
+def convert_many(
+    files: Sequence[tuple[bytes, str]],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_bytes: int = MEMORY_BYTES,
+) -> list[bytes | GuichetError]:
+    """Convert ``files`` ((data, suffix) pairs) to .docx in one LibreOffice run.
+
+    One outcome per file, in order: the .docx bytes, or the error ``convert_to_docx``
+    would raise for it. Files refused from their content never reach LibreOffice. When the
+    run outlasts ``timeout`` (the whole batch) or its memory cap, it is killed and every
+    file not yet converted gets the reason.
+    """
+    outcomes: list[bytes | GuichetError | None] = []
+    wanted: list[tuple[int, bytes, str]] = []
+    for index, (data, suffix) in enumerate(files):
+        suffix = "." + suffix.lower().lstrip(".")
+        try:
+            _check(data, suffix)
+        except GuichetError as e:
+            outcomes.append(e)
+            continue
+        outcomes.append(None)
+        wanted.append((index, data, suffix))
+    if not wanted:
+        return [o for o in outcomes if o is not None]
+    soffice = _find_soffice()
+    if soffice is None:
+        for index, _, suffix in wanted:
+            outcomes[index] = UnsupportedFormat(
+                f"Format {suffix} non pris en charge sans LibreOffice : "
+                "merci d’envoyer le dossier en .docx ou en PDF."
+            )
+        return [o for o in outcomes if o is not None]
+    with tempfile.TemporaryDirectory(prefix="guichet-convert-") as folder:
+        work = Path(folder)
+        sources = []
+        for index, data, suffix in wanted:
+            source = work / f"dossier-{index:04d}{suffix}"
+            source.write_bytes(data)
+            sources.append(source)
+        failure = _run_soffice(soffice, sources, work, timeout, memory_bytes)
+        for (index, _, suffix), source in zip(wanted, sources, strict=True):
+            converted = work / "out" / f"{source.stem}.docx"
+            if converted.is_file() and converted.stat().st_size:
+                outcomes[index] = converted.read_bytes()
+            elif failure is not None:
+                outcomes[index] = UnreadableDocument(failure.format(suffix=suffix))
+            else:
+                outcomes[index] = UnreadableDocument(
+                    f"Conversion du fichier {suffix} en .docx impossible "
+                    "(fichier endommagé ou protégé par un mot de passe)."
+                )
+    return [o for o in outcomes if o is not None]
+
+
+def _check(data: bytes, suffix: str) -> None:
+    """Refuse, from its content alone, a file LibreOffice should not be given."""
     if encrypted_office(data):
         raise EncryptedDocument(
             "Document Office chiffré (protégé par un mot de passe) : impossible de le lire. "
             "Merci de l’envoyer sans mot de passe."
         )
-    suffix = "." + suffix.lower().lstrip(".")
     if suffix not in CONVERTIBLE_SUFFIXES:
         raise UnsupportedFormat(
             f"Format {suffix} non pris en charge : merci d’envoyer le dossier en .docx ou en PDF."
         )
-    soffice = _find_soffice()
-    if soffice is None:
+    if _find_soffice() is None:
         raise UnsupportedFormat(
             f"Format {suffix} non pris en charge sans LibreOffice : "
             "merci d’envoyer le dossier en .docx ou en PDF."
@@ -61,18 +137,6 @@ def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 120) -> bytes:
         raise UnreadableDocument(
             f"Le fichier {suffix} n’est pas un document de traitement de texte."
         )
-    with tempfile.TemporaryDirectory(prefix="guichet-convert-") as folder:
-        work = Path(folder)
-        source = work / f"dossier{suffix}"
-        source.write_bytes(data)
-        _run_soffice(soffice, source, work, timeout)
-        converted = work / "out" / "dossier.docx"
-        if not converted.is_file():
-            raise UnreadableDocument(
-                f"Conversion du fichier {suffix} en .docx impossible "
-                "(fichier endommagé ou protégé par un mot de passe)."
-            )
-        return converted.read_bytes()
 
 
 def _find_soffice() -> str | None:
@@ -88,12 +152,21 @@ def _looks_like_a_document(data: bytes) -> bool:
     return head.startswith((_OLE2, _ZIP, _RTF, *_MARKUP_STARTS))
 
 
-def _run_soffice(soffice: str, source: Path, work: Path, timeout: float) -> None:
-    """Run one headless conversion to ``work/out``; kill it all if it overruns."""
+def _run_soffice(
+    soffice: str, sources: list[Path], work: Path, timeout: float, memory_bytes: int
+) -> str | None:
+    """Run one headless conversion of ``sources`` to ``work/out``, with a private profile
+    and an address-space cap; kill it all if it overruns. Returns None, or why the files
+    it did not convert were not converted (``{suffix}`` to fill in)."""
     command = [
+        sys.executable,
+        "-c",
+        _CAPPED,
+        str(memory_bytes),
         soffice,
         f"-env:UserInstallation={(work / 'profile').as_uri()}",
         "--headless",
+        "--invisible",
         "--norestore",
         "--nolockcheck",
         "--nologo",
@@ -102,7 +175,7 @@ def _run_soffice(soffice: str, source: Path, work: Path, timeout: float) -> None
         "docx:MS Word 2007 XML",
         "--outdir",
         str(work / "out"),
-        str(source),
+        *map(str, sources),
     ]
     # soffice is a launcher that starts soffice.bin: a session of their own lets us kill both.
     process = subprocess.Popen(
@@ -116,9 +189,27 @@ def _run_soffice(soffice: str, source: Path, work: Path, timeout: float) -> None
     try:
         process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise UnreadableDocument(
-            f"Conversion du fichier {source.suffix} abandonnée après {timeout:g} s "
+        _kill(process)
+        return (
+            f"Conversion du fichier {{suffix}} abandonnée après {timeout:g} s "
             "(fichier trop complexe ou endommagé)."
-        ) from None
+        )
+    finally:
+        _kill(process)  # whatever LibreOffice left running in its session
+    if process.returncode < 0 or process.returncode in (134, 137, 139):
+        return (
+            "Conversion du fichier {suffix} interrompue (mémoire ou ressources épuisées : "
+            "fichier trop complexe ou endommagé)."
+        )
+    return None
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.returncode is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return
+    try:  # the launcher is gone; what it started may not be
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

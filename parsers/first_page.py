@@ -12,6 +12,7 @@ import lzma
 import re
 import zipfile
 import zlib
+from dataclasses import replace
 from html import unescape
 
 from parsers.mail_headers import decode_bytes
@@ -22,11 +23,17 @@ _TAG = re.compile(r"<[^>]+>")
 _XML_PARTS = {"docx": "word/document.xml", "docm": "word/document.xml", "odt": "content.xml"}
 
 
-def first_page_text(data: bytes, kind: str, max_chars: int = 4000) -> str:
+def first_page_text(
+    data: bytes, kind: str, max_chars: int = 4000, *, seconds: float | None = None
+) -> str:
+    """``seconds`` shortens the PDF reader's time cap (what is left of a mail's budget)."""
     if kind == "pdf":
-        from parsers.pdf_reader import pdf_first_page_text
+        from parsers.pdf_reader import FIRST_PAGE_LIMITS, pdf_first_page_text
 
-        return pdf_first_page_text(data, max_chars)
+        limits = FIRST_PAGE_LIMITS
+        if seconds is not None and seconds < limits.seconds:
+            limits = replace(limits, seconds=max(1.0, seconds))
+        return pdf_first_page_text(data, max_chars, limits=limits)
     if kind in _XML_PARTS:
         return _package_text(data, _XML_PARTS[kind], max_chars)
     if kind == "text":

@@ -17,6 +17,7 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import email.errors
 import email.header
 import email.message
 import email.policy
@@ -42,6 +43,7 @@ from parsers.mail_headers import (
     repair,
     text_header,
 )
+from parsers.damage import DUBIOUS, UNDECODABLE, damage
 from parsers.safe_text import clean_filename
 from parsers.sniff import IMAGES, extension, name_for, sniff
 
@@ -90,6 +92,7 @@ class Attachment:
     content_type: str = "application/octet-stream"  # as declared
     inline: bool = False
     origin: tuple[str, ...] = ()  # the forwarded messages / archives it came out of
+    damage: str | None = None  # why it arrived damaged (French), see parsers.damage
 
     @property
     def size(self) -> int:
@@ -260,6 +263,18 @@ def _payload(part: email.message.Message) -> bytes:
     return data
 
 
+def _transfer_problem(part: email.message.Message) -> str | None:
+    """What the base64 decoding of ``part`` met (after ``_payload``): see parsers.damage."""
+    if (raw_header(part, "content-transfer-encoding") or "").strip().lower() != "base64":
+        return None
+    found = {type(d) for d in getattr(part, "defects", ())}
+    if email.errors.InvalidBase64LengthDefect in found:
+        return UNDECODABLE
+    if found & {email.errors.InvalidBase64CharactersDefect, email.errors.InvalidBase64PaddingDefect}:
+        return DUBIOUS
+    return None
+
+
 def _encoded_message(payload: list, encoding: str) -> bytes:
     """The bytes of a message/rfc822 body that was sent base64- or QP-encoded."""
     text = (
@@ -424,6 +439,7 @@ class _Walk:
             content_type=ctype,
             inline=disposition == "inline" or (disposition is None and in_related),
             origin=origin,
+            damage=damage(data, kind, filename, _transfer_problem(part)),
         )
         if (
             ctype in _SIGNATURES

@@ -112,8 +112,15 @@ def read_word(
 def check_package(data: bytes) -> None:
     """Refuse a Word package that is not a zip, has no main part, or whose main part is
     absurd (size, compression ratio, paragraph count); memory stays flat (chunks)."""
-    with _open_package(data) as package:
-        _inflate_main_part(package, keep=False)
+    try:
+        with _open_package(data) as package:
+            _inflate_main_part(package, keep=False)
+    except (UnreadableDocument, UnsupportedFormat):
+        raise
+    except Exception as e:  # noqa: BLE001 - hostile bytes in this process: never a traceback
+        raise UnreadableDocument(
+            f"document Word endommagé : impossible de le lire ({type(e).__name__})."
+        ) from e
 
 
 def _read_word(data: bytes) -> DocumentText:
@@ -213,7 +220,8 @@ def _main_part_name(package: zipfile.ZipFile) -> str:
     """The main document part named by the package relationships (word/document.xml usually)."""
     try:
         rels = etree.fromstring(package.read("_rels/.rels"), etree.XMLParser(resolve_entities=False, no_network=True))
-    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error):
+    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error, OSError, ValueError,
+            EOFError, RuntimeError, NotImplementedError):  # a damaged package: let the main part say so
         return "word/document.xml"
     for rel in rels.iter(f"{{{REL}}}Relationship"):
         if rel.get("Type") == OFFICE_DOCUMENT and rel.get("Target"):

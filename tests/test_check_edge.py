@@ -207,3 +207,203 @@ def test_a_dossier_with_a_damaged_deflate_stream_is_reported_not_a_crash() -> No
                            "blossom-2026").to_json()  # fmt: skip
     assert "dossier" in result["missing"]
     assert not any(EXCEPTION_NAME.search(w) for w in result["warnings"]), result["warnings"]
+
+
+# --- damaged attachments (issue #11, point 5) ---------------------------------------
+
+
+def dossier_docx() -> bytes:
+    from tests.fixtures.build_emails import dossier
+
+    return dossier("p001.docx")
+
+
+def mail_with(*parts: str) -> bytes:
+    return (HEAD + multipart("mixed", "b", [text_part("Voici notre dossier."), *parts])).encode()
+
+
+def raw_part(name: str, encoded: str) -> str:
+    """A base64 part whose body is given as it is, broken or not."""
+    return (
+        f'Content-Type: application/octet-stream; name="{name}"\n'
+        f'Content-Disposition: attachment; filename="{name}"\n'
+        f"Content-Transfer-Encoding: base64\n\n{encoded}\n"
+    )
+
+
+def test_a_docx_whose_base64_cannot_be_decoded_is_named_damaged() -> None:
+    encoded = b64(dossier_docx()).replace("\n", "")
+    cut = encoded[: (len(encoded) // 2 // 4) * 4 + 1]  # 4n+1 characters: nothing decodes
+    result = check_message(mail_with(raw_part("dossier.docx", cut)), RECEIVED, "blossom-2026")
+    v = result.verdict
+    assert v.damaged == ["dossier.docx"] and v.needs_check
+    assert "dossier" in v.missing and "dossier.docx" not in v.annexes["autres"]
+    assert any(
+        w.startswith("Pièce endommagée : « dossier.docx » (encodage de la pièce jointe illisible")
+        for w in v.warnings
+    )
+    assert result.to_json()["damaged"] == ["dossier.docx"]
+
+
+def test_a_truncated_docx_is_damaged_not_an_other_file() -> None:
+    data = dossier_docx()
+    result = check_message(
+        mail_with(file_part("dossier.docx", data[: len(data) // 2])), RECEIVED, "blossom-2026"
+    )
+    v = result.verdict
+    assert v.damaged == ["dossier.docx"] and v.needs_check and "dossier" in v.missing
+    assert v.annexes["autres"] == []
+    assert any("« dossier.docx » (fichier incomplet ou endommagé)" in w for w in v.warnings)
+
+
+def test_a_pdf_cut_short_in_its_base64_is_damaged() -> None:
+    from tests.fixtures.build_emails import statuts
+
+    encoded = b64(dossier_docx())
+    pdf = b64(statuts("ASBL Bombe")).replace("\n", "")
+    end = (len(pdf) - 12) // 4 * 4 + 2  # the end lost, and the padding with it
+    cut = pdf[:end]
+    result = check_message(
+        mail_with(raw_part("dossier.docx", encoded), raw_part("Statuts.pdf", cut)),
+        RECEIVED,
+        "blossom-2026",
+    )
+    v = result.verdict
+    assert v.dossier is not None and v.damaged == ["Statuts.pdf"]
+    assert any("« Statuts.pdf » (PDF incomplet" in w for w in v.warnings)
+
+
+def test_stray_characters_in_base64_that_still_decode_are_no_damage() -> None:
+    lines = b64(dossier_docx()).split("\n")
+    lines[5] = lines[5][:10] + "!*" + lines[5][10:]  # skipped by decoders: content intact
+    result = check_message(
+        mail_with(raw_part("dossier.docx", "\n".join(lines))), RECEIVED, "blossom-2026"
+    )
+    assert result.verdict.dossier is not None and result.verdict.damaged == []
+
+
+def test_guichet_check_names_the_damaged_file(tmp_path, capsys) -> None:  # noqa: ANN001
+    data = dossier_docx()
+    path = tmp_path / "abime.eml"
+    path.write_bytes(mail_with(file_part("dossier.docx", data[:-200])))
+    assert main(["check", str(path), "--received", "2026-09-10T08:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "Pièces endommagées (à redemander) : dossier.docx" in out
+    assert "Pièce endommagée : « dossier.docx »" in out
+
+
+# --- a time budget per mail (issue #11, point 4) ------------------------------------
+
+
+def scans(count: int) -> list[str]:
+    from tests.fixtures.build_emails import text_pdf
+
+    return [
+        file_part(f"scan-{i:03d}.pdf", text_pdf([f"Page scannée {i}", "Document divers"]))
+        for i in range(count)
+    ]
+
+
+class Stopwatch:
+    """A monotonic clock that moves only when a document is read: ``cost`` seconds each."""
+
+    def __init__(self, cost: float) -> None:
+        self.now = 0.0
+        self.cost = cost
+        self.reads: list[str] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def stopwatch(monkeypatch: pytest.MonkeyPatch) -> Stopwatch:
+    import triage.check
+
+    watch = Stopwatch(cost=30.0)
+    real = triage.check.read_document
+
+    def timed(data: bytes, filename: str, *, seconds: float | None = None):  # noqa: ANN202
+        watch.reads.append(filename)
+        try:
+            return real(data, filename, seconds=seconds)
+        finally:
+            watch.now += watch.cost
+
+    monkeypatch.setattr(triage.check, "read_document", timed)
+    return watch
+
+
+def test_the_likeliest_dossier_is_read_first_and_the_rest_named(stopwatch: Stopwatch) -> None:
+    raw = mail_with(*scans(20), file_part("Dossier de candidature ASBL Bombe.docx", dossier_docx()))
+    result = check_message(raw, RECEIVED, "blossom-2026", budget=45, clock=stopwatch)
+    v = result.verdict
+    assert stopwatch.reads[0] == "Dossier de candidature ASBL Bombe.docx"
+    assert v.dossier is not None and v.dossier.filename.startswith("Dossier de candidature")
+    assert len(stopwatch.reads) == 2  # 30 s each: the budget of 45 s holds two
+    assert v.needs_check and len(v.not_read) == 19
+    warning = next(w for w in v.warnings if w.startswith("Lecture interrompue"))
+    assert "temps de lecture de 45 s épuisé" in warning and "19 fichier(s) non lu(s)" in warning
+    assert "« scan-019.pdf »" in warning or "« scan-001.pdf »" in warning
+    assert "et 7 autre(s)" in warning  # 12 named, the rest counted
+    assert result.to_json()["not_read"] == v.not_read
+
+
+def test_a_budget_spent_before_any_dossier_never_says_silently_incomplete(
+    stopwatch: Stopwatch,
+) -> None:
+    stopwatch.now = 0.0
+    raw = mail_with(*scans(3), file_part("formulaire.docx", dossier_docx()))
+    result = check_message(raw, RECEIVED, "blossom-2026", budget=0.5, clock=stopwatch)
+    v = result.verdict
+    assert stopwatch.reads == []  # less than a second: nothing is started
+    assert v.needs_check and set(v.not_read) == {
+        "formulaire.docx", "scan-000.pdf", "scan-001.pdf", "scan-002.pdf"
+    }  # fmt: skip
+    assert any(w.startswith("Lecture interrompue") and "« formulaire.docx »" in w for w in v.warnings)
+
+
+def test_five_hundred_pdfs_end_within_the_budget() -> None:
+    import time
+
+    raw = mail_with(*scans(500))
+    started = time.monotonic()
+    result = check_message(raw, RECEIVED, "blossom-2026", budget=5)
+    elapsed = time.monotonic() - started
+    assert elapsed < 5 + 20  # the budget, plus mail parsing and one capped reader at most
+    v = result.verdict
+    assert v.needs_check and v.not_read and len(v.not_read) < 500
+    assert any(w.startswith("Lecture interrompue (temps de lecture de 5 s épuisé)") for w in v.warnings)
+
+
+def test_the_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.environment import DEFAULT_CHECK_BUDGET, check_budget
+    from guichet.errors import ConfigError
+
+    assert check_budget({}) == DEFAULT_CHECK_BUDGET
+    assert check_budget({"GUICHET_CHECK_BUDGET": "90"}) == 90
+    with pytest.raises(ConfigError, match="GUICHET_CHECK_BUDGET"):
+        check_budget({"GUICHET_CHECK_BUDGET": "beaucoup"})
+    monkeypatch.setenv("GUICHET_CHECK_BUDGET", "0.5")
+    with pytest.raises(ConfigError):
+        check_message(mail_with(), RECEIVED, "blossom-2026")
+
+
+# --- a Word bomb in a mail (issue #11, point 3) --------------------------------------
+
+
+def test_a_word_bomb_attached_to_a_mail_is_refused_in_words() -> None:
+    import time
+
+    from tests.test_word_reader import paragraph_bomb
+
+    before = peak_rss_mb()
+    started = time.monotonic()
+    result = check_message(
+        mail_with(file_part("dossier.docx", paragraph_bomb())), RECEIVED, "blossom-2026"
+    )
+    assert time.monotonic() - started < 30
+    assert peak_rss_mb() - before < 150
+    assert any(
+        w.startswith("« dossier.docx » : document Word démesuré") for w in result.verdict.warnings
+    )

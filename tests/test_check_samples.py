@@ -13,6 +13,7 @@ from tests.samples import SAMPLES, comparable, files_with_truth, truth_of
 EMAILS = files_with_truth(SAMPLES / "emails", ".eml")
 KEYS = (
     "status", "structure", "missing", "unread", "annexes", "bilans_years", "fields", "warnings",
+    "damaged", "not_read",
 )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from config.programme import Programme
 from triage.annexes import OTHER, fold
-from triage.verdict import COMPLET, DOSSIER, HORS_DELAI, INCOMPLET, required_unread
+from triage.verdict import COMPLET, DOSSIER, HORS_DELAI, INCOMPLET, flagged, required_unread
 
 # Belgian (and a few French) legal forms, as they appear after folding.
 LEGAL_FORMS = frozenset(
@@ -80,8 +80,9 @@ class ApplicationVerdict:
 
     @property
     def needs_check(self) -> bool:
-        """« À vérifier »: a required answer of the dossier that counts could not be read."""
-        return bool(self.unread_required)
+        """« À vérifier »: a required answer of the dossier that counts could not be read,
+        or a mail that counts had a damaged file or files left unread (``flagged``)."""
+        return bool(self.unread_required or flagged(self.warnings))
 
 
 def _years_shortfall(label: str, wanted: int) -> str:

@@ -31,7 +31,9 @@ from triage.application import (
 from triage.check import CheckResult
 from triage.models import (
     ROLE_COMPLEMENT,
+    ROLE_DAMAGED,
     ROLE_DOSSIER,
+    ROLE_NOT_READ,
     TRAITE,
     Application,
     ApplicationVersion,
@@ -41,7 +43,7 @@ from triage.models import (
     ParsedDossier,
     Verdict,
 )
-from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
+from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, flagged
 
 CANDIDATURE = frozenset({COMPLET, INCOMPLET, HORS_DELAI})
 
@@ -99,11 +101,22 @@ def _replace_files(
     message.parsed = None
     session.flush()
     dossier_name = verdict.dossier.filename if verdict.dossier else None
+    damaged, not_read = set(verdict.damaged), set(verdict.not_read)
     for file in result.message.attachments:
         keys = [
             k for k, names in verdict.annexes.items() if file.filename in names and k != "autres"
         ]
-        role = "dossier" if file.filename == dossier_name else "annexe" if keys else "autre"
+        role = (
+            "dossier"
+            if file.filename == dossier_name
+            else ROLE_DAMAGED
+            if file.filename in damaged
+            else "annexe"
+            if keys
+            else ROLE_NOT_READ
+            if file.filename in not_read
+            else "autre"
+        )
         message.attachments.append(
             Attachment(
                 filename=file.filename,
@@ -321,9 +334,10 @@ def recompute(
             + (f" (manque : {', '.join(verdict.missing)})" if verdict.missing else "")
             + (
                 f" (à vérifier : {', '.join(verdict.unread_required)})"
-                if verdict.needs_check
+                if verdict.unread_required
                 else ""
-            ),
+            )
+            + (" (à vérifier : pièces endommagées ou non lues)" if flagged(verdict.warnings) else ""),
             application_id=application.id,
             status=verdict.status,
             missing=verdict.missing,

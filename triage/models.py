@@ -48,6 +48,10 @@ OWN_MAIL = "envoye_par_guichet"
 ROLE_DOSSIER = "dossier"  # carries a dossier: a version of the application
 ROLE_COMPLEMENT = "complement"  # annexes or a follow-up without a dossier
 
+# Roles of an attachment besides dossier, annexe, autre
+ROLE_DAMAGED = "endommagee"  # arrived damaged: the applicant is asked for it again
+ROLE_NOT_READ = "non_lue"  # left unread when the mail's time budget was spent
+
 # Outbox states (issue 5)
 OUTBOX_RECORDED = "enregistre"  # rendered and recorded, not handed to SMTP yet
 OUTBOX_SENDING = "envoi"  # handed to SMTP; a crash leaves the outcome unknown
@@ -175,7 +179,8 @@ class Attachment(Base):
     kind: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))  # dossier, annexe, autre
+    # dossier, annexe, autre; ROLE_DAMAGED, ROLE_NOT_READ (issue #11: asked again, to check)
+    role: Mapped[str] = mapped_column(String(16))
     annex_keys: Mapped[list[Any]] = mapped_column(default=list)
 
     message: Mapped[Message] = relationship(back_populates="attachments")

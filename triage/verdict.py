@@ -8,6 +8,11 @@ Only a blank field is missing. A field the applicant wrote in but whose answer c
 be read (``unread``: a score « 12/10 », a date « le lendemain ») never makes an application
 ``incomplet``: when it is required, the verdict is « à vérifier » (``needs_check``) and a
 coordinator reads the answer quoted in the warnings.
+
+So is a mail with a file that arrived damaged (``damaged``: the applicant is asked for it
+again), or whose reading ran out of time before every file was read (``not_read``): its
+status says what was read, its warnings (``DAMAGED``, ``NOT_READ``) what was not, and
+``needs_check`` holds. The same warnings flag an application (``flagged``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from config.programme import Programme
@@ -29,6 +34,11 @@ INCOMPLET = "incomplet"
 COMPLET = "complet"
 
 DOSSIER = "dossier"
+
+# Warnings that make a verdict « à vérifier » (they reach applications and the digest)
+DAMAGED = "Pièce endommagée"
+NOT_READ = "Lecture interrompue"
+NAMED_FILES = 12  # files named in a NOT_READ warning; the rest are counted
 
 _WORD_FORMATS = ("docx",)
 
@@ -57,6 +67,9 @@ class Evidence:
     dossiers: tuple[DossierFile, ...] = ()
     annexes: tuple[tuple[str, AnnexMatch], ...] = ()  # (file name, what it is) for other files
     notes: tuple[str, ...] = ()  # warnings from reading the mail and its containers
+    damaged: tuple[tuple[str, str], ...] = ()  # (file name, why) of files that arrived damaged
+    not_read: tuple[str, ...] = ()  # files left unread when the time budget was spent
+    budget_seconds: float | None = None  # that budget
 
 
 @dataclass(frozen=True)
@@ -70,11 +83,42 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # the dossier's unread keys (any field)
     unread_required: list[str] = field(default_factory=list)  # those a coordinator must read
+    damaged: list[str] = field(default_factory=list)  # files that arrived damaged
+    not_read: list[str] = field(default_factory=list)  # files the time budget left unread
 
     @property
     def needs_check(self) -> bool:
-        """« À vérifier »: a required answer was written but could not be read."""
-        return bool(self.unread_required)
+        """« À vérifier »: a required answer was written but could not be read, a file
+        arrived damaged, or the reading stopped before every file was read."""
+        return bool(self.unread_required or self.damaged or self.not_read)
+
+
+def flagged(warnings: Sequence[str]) -> list[str]:
+    """The warnings that make a verdict or an application « à vérifier » by themselves."""
+    return [w for w in warnings if w.startswith((DAMAGED, NOT_READ))]
+
+
+def file_warnings(evidence: Evidence) -> list[str]:
+    """The ``DAMAGED`` and ``NOT_READ`` warnings of a mail."""
+    warnings = [
+        f"{DAMAGED} : {_names([name])} ({why}) ; l’accusé de réception demande de la renvoyer."
+        for name, why in evidence.damaged
+    ]
+    if evidence.not_read:
+        names = list(dict.fromkeys(evidence.not_read))
+        shown = _names(names[:NAMED_FILES])
+        if len(names) > NAMED_FILES:
+            shown += f" et {len(names) - NAMED_FILES} autre(s)"
+        budget = (
+            f"temps de lecture de {evidence.budget_seconds:g} s épuisé"
+            if evidence.budget_seconds
+            else "temps de lecture épuisé"
+        )
+        warnings.append(
+            f"{NOT_READ} ({budget}) : {len(names)} fichier(s) non lu(s), {shown} ; "
+            "statut établi sans eux, à vérifier."
+        )
+    return warnings
 
 
 def required_unread(unread: Sequence[str], programme: Programme) -> list[str]:
@@ -239,9 +283,13 @@ def decide(evidence: Evidence, programme: Programme) -> Verdict:
     if evidence.automatic:
         warning = f"Message automatique ({evidence.automatic}) : ne pas répondre."
         return _not_an_application(AUTOMATIQUE, lists, [warning, *notes])
+    about_files = file_warnings(evidence)
+    damaged = [name for name, _ in evidence.damaged]
+    not_read = list(dict.fromkeys(evidence.not_read))
     dossier, dossier_warnings = choose_dossier(evidence.dossiers)
     if dossier is None and not evidence.subject.follows:
-        return _not_an_application(NON_CANDIDATURE, lists, notes)
+        verdict = _not_an_application(NON_CANDIDATURE, lists, about_files + notes)
+        return replace(verdict, damaged=damaged, not_read=not_read)
 
     warnings: list[str] = list(evidence.subject.warnings)
     warnings.extend(dossier_warnings)
@@ -293,9 +341,11 @@ def decide(evidence: Evidence, programme: Programme) -> Verdict:
         annexes=lists,
         bilans_years=sorted(bilans_years),
         dossier=dossier,
-        warnings=_unique(warnings + notes),
+        warnings=_unique(about_files + warnings + notes),
         unread=unread,
         unread_required=required_unread(unread, programme),
+        damaged=damaged,
+        not_read=not_read,
     )
 
 

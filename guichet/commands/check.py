@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--json",
         action="store_true",
         help="sortie JSON : status, structure, missing, unread, annexes, bilans_years, fields, "
-        "warnings",
+        "warnings, damaged, not_read",
     )
     parser.set_defaults(func=run)
 
@@ -100,9 +100,13 @@ def summary(result, name: str) -> str:
         lines.append(f"Dossier : {v.dossier.filename} ({v.dossier.format})")
     if v.status not in ("automatique", "non_candidature"):
         lines.append("Manque : " + (", ".join(v.missing) if v.missing else "rien"))
-    if v.needs_check and v.dossier is not None:
+    if v.unread_required and v.dossier is not None:
         found = unread_labels(result.programme, v.unread_required, v.dossier.unread_raw)
         lines.append("À vérifier : " + " ; ".join(found))
+    if v.damaged:
+        lines.append("Pièces endommagées (à redemander) : " + ", ".join(v.damaged))
+    if v.not_read:
+        lines.append(f"Non lus (temps de lecture épuisé) : {len(v.not_read)} fichier(s)")
     labels = {a.key: a.label for a in result.programme.annexes}
     for key, files in v.annexes.items():
         if files:

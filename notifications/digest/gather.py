@@ -49,6 +49,7 @@ from triage.verdict import (
     HORS_DELAI,
     INCOMPLET,
     NON_CANDIDATURE,
+    flagged,
     required_unread,
 )
 
@@ -164,7 +165,11 @@ def _counts(session: Session, programme: Programme, applications: Iterable[Appli
         incomplet=statuses.count(INCOMPLET),
         hors_delai=statuses.count(HORS_DELAI),
         total=len(statuses),
-        to_check=sum(1 for a in applications if required_unread(a.unread or [], programme)),
+        to_check=sum(
+            1
+            for a in applications
+            if required_unread(a.unread or [], programme) or flagged(a.warnings or [])
+        ),
         automatique=mails.get(AUTOMATIQUE, 0),
         non_candidature=mails.get(NON_CANDIDATURE, 0),
     )

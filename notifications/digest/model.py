@@ -45,7 +45,9 @@ class Counts:
     incomplet: int = 0
     hors_delai: int = 0
     total: int = 0  # applications, whatever their status
-    to_check: int = 0  # applications « à vérifier »: a required answer written but not read
+    # applications « à vérifier »: a required answer written but not read, a damaged file,
+    # files left unread (triage.verdict.flagged)
+    to_check: int = 0
     automatique: int = 0  # mails: automatic replies (absences, bounces)
     non_candidature: int = 0  # mails: not applications (questions…)
 
