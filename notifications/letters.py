@@ -96,6 +96,7 @@ def received_files(application: Application, programme: Programme) -> list[dict[
     """Every file of the application's mails received before the deadline."""
     annex_labels = {a.key: a.label for a in programme.annexes}
     deadline = programme.deadline_at
+    still_damaged = set(damaged_files(application, programme))
     files = []
     for mail in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
         if mail.role is None or (deadline is not None and mail.received_at > deadline):
@@ -103,6 +104,10 @@ def received_files(application: Application, programme: Programme) -> list[dict[
         for attachment in mail.attachments:
             if attachment.role == "annexe" and attachment.annex_keys:
                 what = " ; ".join(annex_labels.get(k, k) for k in attachment.annex_keys)
+            elif attachment.role == ROLE_DAMAGED and (
+                one_line(attachment.filename, 120) not in still_damaged
+            ):
+                what = "fichier endommagé, renvoyé depuis"
             else:
                 what = ROLE_WORDS.get(attachment.role, attachment.role)
             files.append(

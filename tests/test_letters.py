@@ -40,3 +40,53 @@ def test_nothing_unread_nothing_to_check(sqlite_store: Store, checker: Callable)
     assert context["to_check"] == []
     assert all(TO_CHECK not in value for _, value in context["understood"])
     assert dict(context["understood"])["Autodiagnostic"] == "7 notes sur 7"
+
+
+def test_a_damaged_file_is_asked_for_again_until_it_comes_back(
+    sqlite_store: Store, checker: Callable
+) -> None:
+    """Issue #11, point 5: the acknowledgement names the damaged file and asks for it."""
+    from notifications.compose import render
+    from tests.fixtures.build_emails import b64, dossier, file_part, multipart, text_part
+
+    head = (
+        "From: a@asbl.be\nTo: info@coopcity.be\nMIME-Version: 1.0\n"
+        "Subject: Dossier de candidature – COOPCITY 2026 – ASBL Abîmée\n"
+    )
+    data = dossier("p001.docx")
+    broken = b64(data).replace("\n", "")
+    broken = broken[: len(broken) // 2 // 4 * 4 + 1]  # base64 that cannot be decoded
+    first = head + "Message-ID: <un@asbl.be>\n" + multipart("mixed", "b", [
+        text_part("Voici notre dossier."),
+        'Content-Type: application/octet-stream; name="dossier.docx"\n'
+        'Content-Disposition: attachment; filename="dossier.docx"\n'
+        f"Content-Transfer-Encoding: base64\n\n{broken}\n",
+    ])  # fmt: skip
+    file_mails(sqlite_store, [(first.encode(), WHEN)], checker)
+    with sqlite_store.sessions() as session:
+        application = session.scalars(select(Application)).one()
+        assert any(w.startswith("Pièce endommagée : « dossier.docx »") for w in application.warnings)
+        context = applicant_context(application, BLOSSOM, WHEN, application.messages[0])
+    assert context["damaged"] == ["dossier.docx"]
+    assert {"name": "dossier.docx", "what": "fichier endommagé, à nous renvoyer"}.items() <= (
+        context["files"][0].items()
+    )
+    rendered = render("accuse", context)
+    text = " ".join(rendered.text.split(" "))
+    assert (
+        "Le fichier «\u00a0dossier.docx\u00a0» nous est arrivé endommagé\u00a0: nous\n"
+        "n’avons pas pu l’ouvrir. Merci de nous le renvoyer en répondant à ce courriel."
+    ) in text
+    assert "endommagé</strong>\u00a0: nous n’avons pas pu l’ouvrir" in rendered.html
+
+    again = head + "Message-ID: <deux@asbl.be>\nIn-Reply-To: <un@asbl.be>\n" + multipart(
+        "mixed", "b", [text_part("Le revoici."), file_part("dossier.docx", data)]
+    )
+    file_mails(sqlite_store, [(again.encode(), brussels(2026, 9, 9, 16, 0))], checker)
+    with sqlite_store.sessions() as session:
+        application = session.scalars(select(Application)).one()
+        context = applicant_context(application, BLOSSOM, WHEN)
+    assert context["damaged"] == []
+    assert context["files"][0]["what"] == "fichier endommagé, renvoyé depuis"
+    text = render("accuse", context).text
+    assert "à nous renvoyer" not in text and "nous est arrivé endommagé" not in text
