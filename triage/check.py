@@ -77,6 +77,7 @@ class _Search:
     unreadable: dict[int, str] = field(default_factory=dict)  # id(file) -> why
     not_read: list[Attachment] = field(default_factory=list)
     tried: set[int] = field(default_factory=set)  # id(file) of the files read in full
+    texts: dict[int, str] = field(default_factory=dict)  # their start, for annex recognition
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,12 @@ def check_message(
     annexes: list[tuple[str, AnnexMatch]] = []
     for file in others:
         skipped: list[Attachment] = []
+        known = search.texts.get(id(file))
         reader = (
             None
             if automatic or file.kind in IMAGES or id(file) in not_read
+            else (lambda text=known: text)
+            if known is not None
             else _first_page_reader(file, allowance, skipped)
         )
         match = recognise_annex(file.filename, reader, programme.annexes, kind=file.kind)
@@ -232,9 +236,11 @@ def _find_dossiers(
                 if isinstance(outcome, GuichetError):
                     raise outcome
                 doc, _ = read_document(outcome, "dossier.docx", seconds=budget.left())
+                search.texts[id(file)] = _start_of(doc)
                 parsed = fill_document(doc, programme_id, converted_from=CONVERTIBLE[file.kind])
             else:
                 doc, _ = read_document(file.data, file.typed_name, seconds=budget.left())
+                search.texts[id(file)] = _start_of(doc)
                 parsed = fill_document(doc, programme_id)
             search.dossiers.append((file, parsed))
         except UnknownForm:
@@ -246,6 +252,11 @@ def _find_dossiers(
             else:
                 search.unreadable[id(file)] = e.message
     return search
+
+
+def _start_of(doc: Any, max_chars: int = 4000) -> str:
+    """The first characters of a document read in full: its first page, for annexes."""
+    return "\n".join(b.text for b in doc.blocks if b.text.strip())[:max_chars]
 
 
 def _likeliest_first(
