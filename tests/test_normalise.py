@@ -755,6 +755,8 @@ def test_belgian_mobile_round_trip(mobile: str, style: Callable[[str], str]) -> 
     style=st.sampled_from(["{}", "mailto:{}", "<{}>", "Marie <{}>", "{}.", " {} "]),
 )
 def test_email_round_trip(local: str, domain: str, style: str) -> None:
+    # « xn-- »-like labels (hyphens 3rd and 4th) are reserved, rightly refused (a0--0.be)
+    assume(domain[2:4] != "--")
     address = f"{local}@{domain}.be"
     assert parse_email(style.format(address.upper())) == Normalised(address)
 
