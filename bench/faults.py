@@ -36,6 +36,14 @@ Figures, aim 0 for the first three:
   or doubled, IMAP copies without the ``guichet-traite`` keyword, and verdicts that differ
   from a run of the same backlog never killed.
 
+Measured on the development machine (2 cores, SQLite, seed 2026, about 7 minutes): 100
+kills landed (14 or 15 per step), 0 mails lost, 0 verdicts doubled, 0 mails sent twice
+without the flag; 26 mails flagged as possible doubles, 14 of them really accepted twice
+(the kills between SMTP's acceptance and the mark); slowest recovery 5.2 s (after a kill
+while recording: the courriels job records all its mails in one transaction, so the
+restart renders them all again before its first commit), median 2.7 s, most of it the
+process starting; no Sent copy missing or doubled; the same verdicts as a run never killed.
+
 `python -m bench faults` runs 100 kills over 500 mails; `python -m bench.faults --kills N
 --mails M --seed S --store postgresql` other sizes. `tests/test_faults.py` runs 10 kills
 over 40 mails.
