@@ -521,9 +521,11 @@ def _text(tokens: list[Token], texts: Sequence[str], begin: int, end: int) -> li
         text = texts[b]
         piece = text[start[1] if b == start[0] else 0: stop[1] if b == stop[0] else len(text)]
         lines.extend(piece.split("\n"))
+    # the separator after a label (« : », « – », « = ») goes; a bullet the applicant typed
+    # at the start of an answer's own paragraph stays, as written
+    lines[0] = _LEADING.sub("", lines[0])
     kept = [line.strip() for line in lines if _has_content(line)]
     if kept:
-        kept[0] = _LEADING.sub("", kept[0])
         kept[-1] = _TRAILING.sub("", kept[-1])
     kept = [line for line in kept if _has_content(line)]
     # a content control's placeholder printed beside an answer (PDF exports) is no answer

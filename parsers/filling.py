@@ -388,8 +388,8 @@ def _raw(lines: list[str], where: str) -> RawAnswer:
     joined: list[str] = []
     for line in lines:
         line = line.lstrip(PRIVATE_BULLETS).strip()
-        if not joined:
-            line = LEADING_SEPARATORS.sub("", line)  # « : answer » in the cell right of its label
+        if not joined and where in ("cell-right", "cell-below"):
+            line = line.lstrip(": \u00a0\u202f")  # « : answer » in the cell right of its label
         if not line:
             continue
         if joined and _hyphen_wrapped(joined[-1], line):
