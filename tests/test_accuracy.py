@@ -3,7 +3,7 @@
 A small seeded corpus (80 .docx, 12 of them also as PDF when LibreOffice is there): the
 generator's truth must be self-consistent, and the reader must keep its guarantees: no
 complete dossier judged incomplete, no confident wrong value on dates, enterprise numbers,
-numbers and scores, and at least 99% of the values right. `python -m bench accuracy` is the
+numbers and scores, no blank field said unread, and at least 99.5% of the values right. `python -m bench accuracy` is the
 same measure on 500 dossiers, with figures by kind of edit.
 """
 
@@ -86,7 +86,12 @@ def test_no_confident_wrong_value_on_dates_numbers_and_scores(outcomes: list[Out
     assert not found, f"{len(found)} confident wrong value(s):\n{_show(found)}"
 
 
-def test_field_accuracy_at_least_99_percent(outcomes: list[Outcome]) -> None:
+def test_field_accuracy_at_least_99_5_percent(outcomes: list[Outcome]) -> None:
     t = tally(outcomes)
     found = [e for e in errors(outcomes) if e["key"] != "(status)"]
-    assert t.accuracy >= 0.99, f"field accuracy {t.accuracy:.4f} ({t.right}/{t.values}):\n{_show(found)}"
+    assert t.accuracy >= 0.995, f"field accuracy {t.accuracy:.4f} ({t.right}/{t.values}):\n{_show(found)}"
+
+
+def test_no_unread_field_whose_truth_is_blank(outcomes: list[Outcome]) -> None:
+    found = [e for e in errors(outcomes) if e.get("state") == "unread" and e["truth"] is None]
+    assert not found, f"{len(found)} blank field(s) said unread:\n{_show(found)}"
