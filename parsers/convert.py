@@ -207,7 +207,7 @@ def _run_soffice(
 def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.returncode is None:
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        process.communicate()  # reaps it and closes its pipes
         return
     try:  # the launcher is gone; what it started may not be
         os.killpg(process.pid, signal.SIGKILL)
