@@ -281,11 +281,13 @@ class Aligner:
             # the label reader saw where this label ends (« Adresse du siège social : »)
             after = _first_token_from(tokens, place.end, place.split)
             colon = _after_separator(texts[place.end], place.split)
-            if after > begin and (colon or self._is_label(spec.key, tokens[_token_at(tokens, place.start):after])):
+            exact = self._is_label(spec.key, tokens[_token_at(tokens, place.start):after])
+            skipped = max(begin, _token_at(tokens, place.end))  # in the line where the label ends
+            if after > begin and (exact or (colon and _few_plain_words(tokens, skipped, after))):
                 begin = after
-            elif colon and place.start <= tokens[first].block and after <= last:
+            elif (colon or exact) and place.start <= tokens[first].block and after <= last:
                 # « Nombre d’ETP : 20 équivalents temps plein »: the form's last label words
-                # were found in the answer, after the colon that ends the label
+                # were found in the answer, after the end of the label
                 begin = after
         stop = next_kept[spec.answer.stop]
         end = len(tokens) if stop is None else stop
@@ -463,8 +465,8 @@ _ELISIONS = frozenset({"d", "l", "de", "du"})  # often left out when a label is 
 def label_end(tokens: list[Token], texts: Sequence[str], d: int, words: Sequence[str], high: int) -> int | None:
     """Index of the last document word of ``words`` written from word ``d`` (before
     ``high``), or None. A word may be abbreviated with a full stop (« Forme jur. »,
-    « Date de naiss. »), and « d’ », « l’ », « de », « du » may be left out (« N° entreprise »,
-    « Date naissance »)."""
+    « Date de naiss. ») or before the colon (« Tél. pro : »), and « d’ », « l’ », « de »,
+    « du » may be left out (« N° entreprise », « Date naissance »)."""
     k = 0
     last = None
     while k < len(words):
@@ -474,13 +476,27 @@ def label_end(tokens: list[Token], texts: Sequence[str], d: int, words: Sequence
         word = words[k]
         if token.key == word:
             last, d, k = d, d + 1, k + 1
-        elif len(token.key) >= 2 and word.startswith(token.key) and texts[token.block][token.end : token.end + 1] == ".":
+        elif len(token.key) >= 2 and word.startswith(token.key) and _abbreviated(texts[token.block], token.end):
             last, d, k = d, d + 1, k + 1
         elif word in _ELISIONS:
             k += 1
         else:
             return None
     return last
+
+
+def _abbreviated(text: str, end: int) -> bool:
+    """The word ending at ``end`` is cut short: a full stop (« jur. »), or a colon right
+    after it (« Tél. pro : »)."""
+    rest = text[end:].lstrip(" \u00a0\u202f")
+    return text[end : end + 1] == "." or rest[:1] == ":"
+
+
+def _few_plain_words(tokens: list[Token], begin: int, end: int) -> bool:
+    """A few words without digits: what may qualify a label (« du siège social »), not an
+    answer (« 0032 497 24 48 19 / E-mail : »)."""
+    words = [t.key for t in tokens[begin:end] if t.key != BREAK]
+    return len(words) <= 4 and not any(c.isdigit() for w in words for c in w)
 
 
 def _after_separator(text: str, split: int) -> bool:

@@ -24,7 +24,7 @@ from parsers.labels import Folded, LabelEntry, LabelIndex, fold, key_of
 STOP_CUTOFF = 88.0
 STRONG_LABEL = 95.0  # an unchosen reading this good still ends the previous answer
 MAX_LABEL_LINES = 6
-LEADING_SEPARATORS = re.compile(r"^[\s:?\u00a0\u202f]*(?:[–—-]\s+)?")  # "Label : – answer"
+LEADING_SEPARATORS = re.compile(r"^[\s:?=\u00a0\u202f]*(?:[–—-]\s+)?")  # "Label : – answer", "Label = answer"
 SCORE_AT_END = re.compile(r"(?:[\s:–—-]+|^)(\d{1,2}(?:[.,]\d+)?)\s*(?:/\s*10|sur\s+10)?\s*[.)]?\s*$")
 MARKS = {"x", "☒", "☑", "✓", "✔", "■", "●", "⊠", "✗", "✘", "v"}
 EMPTY_BOXES = {"☐", "□", "❑", "❒"}

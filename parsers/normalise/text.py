@@ -75,8 +75,11 @@ _TRAILING_PUNCTUATION = ".:;,!?… "
 _ENCLOSING = ("()", "[]", "{}", "<>")
 
 
+_LEADING_PUNCTUATION = ":=–—- "  # what may separate a label from its answer (« Prénom = n/a »)
+
+
 def _placeholder_key(text: str) -> str:
-    key = " ".join(_fold(text).split()).rstrip(_TRAILING_PUNCTUATION)
+    key = " ".join(_fold(text).split()).rstrip(_TRAILING_PUNCTUATION).lstrip(_LEADING_PUNCTUATION)
     if len(key) >= 2 and key[0] + key[-1] in _ENCLOSING:
         key = key[1:-1].strip().rstrip(_TRAILING_PUNCTUATION)
     return key
