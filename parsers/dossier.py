@@ -160,11 +160,16 @@ def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Progr
     """The programme whose form this document is, and the form filled from it."""
     candidates = [load_programme(programme_id)] if programme_id else all_programmes()
     text_key = key_of(" ".join(b.text for b in doc.blocks))
+    phrases = {p.id: sum(1 for phrase in p.recognition.phrases if key_of(phrase) in text_key) for p in candidates}
+    # the form whose own phrases the document shows is filled first; the others only if
+    # its labels are not there (filling is the costly step)
+    candidates.sort(key=lambda p: -phrases[p.id])
     best: tuple[float, Programme, FillResult] | None = None
     for programme in candidates:
+        if best is not None and best[2].coverage >= MIN_COVERAGE and phrases[programme.id] < phrases[best[1].id]:
+            break
         result = _filler(programme.id).fill(doc)
-        phrases = sum(1 for p in programme.recognition.phrases if key_of(p) in text_key)
-        score = result.coverage + 0.1 * phrases
+        score = result.coverage + 0.1 * phrases[programme.id]
         if best is None or score > best[0]:
             best = (score, programme, result)
     if best is None or best[2].coverage < MIN_COVERAGE:
