@@ -22,6 +22,7 @@ import email
 import email.policy
 import email.utils
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -36,6 +37,7 @@ from guichet.errors import DeliveryError
 from notifications.wording import header_text, one_line
 from parsers.safe_text import clean_filename
 
+TEXT_WIDTH = 72  # columns of the plain-text part
 SUBJECT_LIMIT = 200
 NAME_LIMIT = 100  # display names
 FILENAME_LIMIT = 150
@@ -115,7 +117,35 @@ def render(kind: str, context: Mapping[str, Any]) -> Rendered:
     text = text_template.render(context)
     subject = str(text_template.make_module(dict(context)).subject)
     html = env.get_template(f"{kind}.html.j2").render(context)
-    return Rendered(subject=one_line(subject, SUBJECT_LIMIT), text=text, html=html)
+    return Rendered(subject=one_line(subject, SUBJECT_LIMIT), text=wrap_text(text), html=html)
+
+
+def wrap_text(text: str, width: int = TEXT_WIDTH) -> str:
+    """The plain-text part wrapped at ``width`` columns on words: each line longer than
+    that is folded at spaces (a list item's continuation lines indented under its text).
+    No-break spaces hold (« dossier », « égard ? »), and a word is never cut: an e-mail
+    address or a URL longer than the line stays whole on a line of its own."""
+    lines = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        found = _ITEM.match(line)
+        indent = " " * len(found.group(0)) if found else ""
+        lines.extend(
+            textwrap.wrap(
+                line,
+                width=width,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [line]
+        )
+    return "\n".join(lines)
+
+
+_ITEM = re.compile(r"\s*(?:[-•*] )?")
 
 
 def check_address(address: str) -> str:

@@ -18,11 +18,13 @@ from typing import Any
 from config.programme import FieldSpec, Programme
 from notifications.people import phone, referent
 from notifications.wording import (
+    date_value,
     day,
     decision_label,
     missing_label,
-    missing_labels,
+    missing_questions,
     one_line,
+    same_minute,
     when,
 )
 from triage.models import ROLE_DAMAGED, ROLE_NOT_READ, Application, Message
@@ -38,11 +40,8 @@ TO_CHECK = "à vérifier par notre équipe"  # in place of an answer written but
 
 
 def _value(value: Any, spec: FieldSpec) -> str:
-    if spec.type == "date" and isinstance(value, str) and len(value) == 10:
-        try:
-            return day(dt.date.fromisoformat(value)).split(" ", 1)[1]  # « 3 février 2015 »
-        except ValueError:
-            return one_line(value, 40)
+    if spec.type == "date" and isinstance(value, (str, dt.date)):
+        return date_value(value)  # « 3 février 2015 », « février 2002 »
     return one_line(str(value), 200)
 
 
@@ -114,7 +113,11 @@ def received_files(application: Application, programme: Programme) -> list[dict[
                 {
                     "name": one_line(attachment.filename, 120),
                     "what": what,
-                    "received": when(mail.received_at, programme),
+                    "received": when(
+                        mail.received_at,
+                        programme,
+                        seconds=same_minute(mail.received_at, deadline),
+                    ),
                 }
             )
     return files
@@ -165,6 +168,13 @@ def applicant_context(
 ) -> dict[str, Any]:
     deadline = programme.deadline_at
     manager = programme.manager
+    files = received_files(application, programme)
+    # A time in the deadline's minute is shown to the second, and the deadline with it:
+    # « reçu à 10:00:01 … clôture fixée à 10:00:00 », never « à 10:00 … à 10:00 ».
+    close_call = answered is not None and same_minute(answered.received_at, deadline)
+    close_call = close_call or any(
+        same_minute(m.received_at, deadline) for m in _on_time_mails(application, programme)
+    )
     return {
         "programme": programme.name,
         "organisation": programme.organisation,
@@ -173,17 +183,21 @@ def applicant_context(
         "complete": application.status == COMPLET,
         "incomplete": application.status == INCOMPLET,
         "late": application.status == HORS_DELAI,
-        "missing": missing_labels(programme, list(application.missing or [])),
+        "missing": missing_questions(programme, list(application.missing or [])),
         "to_check": to_check(application, programme),
         "damaged": damaged_files(application, programme),
         "not_read": files_not_read(application, programme),
         "understood": understood(application, programme),
-        "files": received_files(application, programme),
-        "answered_at": when(answered.received_at, programme) if answered is not None else "",
+        "files": files,
+        "answered_at": (
+            when(answered.received_at, programme, seconds=close_call)
+            if answered is not None
+            else ""
+        ),
         "answered_late": bool(
             answered is not None and deadline is not None and answered.received_at > deadline
         ),
-        "deadline": when(deadline, programme),
+        "deadline": when(deadline, programme, seconds=close_call),
         "deadline_passed": deadline is not None and now >= deadline,
         "subject_convention": programme.subject.convention if programme.subject else "",
         "phone_calls": (

@@ -82,6 +82,83 @@ def missing_labels(programme: Programme, keys: list[str]) -> list[str]:
     return [missing_label(programme, k) for k in sorted(keys, key=rank)]
 
 
+QUESTION_LIMIT = 100 # characters of a question quoted to an applicant
+_NUMBERED = re.compile(r"\b(?:question|affirmation)\s+\d+", re.IGNORECASE)
+
+
+def missing_question(programme: Programme, key: str) -> str:
+    """What an item of ``missing`` means, for the applicant who must write it: a field
+    named by its number in the form (« Description du projet, question 12 ») has its
+    question quoted, shortened on a word boundary: « Description du projet, question 12
+    (« Quelles actions avez-vous déjà mises en place à cet égard ? ») »."""
+    title = missing_label(programme, key)
+    if not _NUMBERED.search(title):
+        return title
+    try:
+        spec = programme.form.field(key)
+    except KeyError:
+        return title
+    question = short_question(spec.label or "")
+    title = _PARENTHESIS_AT_END.sub("", title)  # « (motivations) »: the question says it
+    return f"{title} (\u00ab\u00a0{question}\u00a0\u00bb)" if question else title
+
+
+_PARENTHESIS_AT_END = re.compile(r"\s*\([^()]*\)$")
+
+
+def missing_questions(programme: Programme, keys: list[str]) -> list[str]:
+    """``missing_labels`` in the same order, each with its question (``missing_question``)."""
+    order = {k: i for i, k in enumerate(programme.field_keys())}
+    annexes = {f"annexe.{a.key}": i for i, a in enumerate(programme.annexes)}
+
+    def rank(key: str) -> tuple[int, int, str]:
+        if key == DOSSIER:
+            return (0, 0, key)
+        if key in order:
+            return (1, order[key], key)
+        return (2, annexes.get(key, len(annexes)), key)
+
+    return [missing_question(programme, k) for k in sorted(keys, key=rank)]
+
+
+def french_typography(text: str) -> str:
+    """The form's wording set as French: typographic apostrophes, a no-break space before
+    « ? ! ; : » (« égard? » reads « égard ? »), spaces collapsed."""
+    flat = " ".join(visible(text).split()).replace("'", "\u2019")
+    return _BEFORE_HIGH_PUNCTUATION.sub("\u00a0\\1", flat)
+
+
+_BEFORE_HIGH_PUNCTUATION = re.compile(r"(?<=\w|\)|\u00bb)\s?([?!;:])(?=\s|$)")
+
+
+def short_question(label: str, limit: int = QUESTION_LIMIT) -> str:
+    """A form's question as an applicant can read it in a list: whole when short, else its
+    questions proper (the sentences ending in « ? »), else cut on a word boundary with « … »."""
+    text = french_typography(label)
+    if len(text) <= limit:
+        return text
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    questions = [s for s in sentences if s.endswith("?")]
+    if questions and len(" ".join(questions)) <= limit:
+        return " ".join(questions)
+    if questions and len(questions[-1]) <= limit:
+        return questions[-1]
+    return cut_on_word(text, limit)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-ZÀ-Ý])")
+
+
+def cut_on_word(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters on a word boundary, with « … »."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if not text[limit - 1].isspace() and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" \u00a0,;:.–-") + "…"
+
+
 def unread_label(programme: Programme, key: str, raw: str | None) -> str:
     """An answer written but not read, for coordinators: the field's title and the text
     found, on one line and cut: « Autodiagnostic, affirmation 5 – « 12/10 » »."""
@@ -117,11 +194,23 @@ def local(moment: dt.datetime, programme: Programme) -> dt.datetime:
     return moment.astimezone(programme.zone)
 
 
-def when(moment: dt.datetime | None, programme: Programme) -> str:
-    """« lundi 14 septembre 2026 à 10:00 » in the programme's zone."""
+def when(moment: dt.datetime | None, programme: Programme, seconds: bool = False) -> str:
+    """« lundi 14 septembre 2026 à 10:00 » in the programme's zone (« à 10:00:01 » with
+    ``seconds``; « mardi 1er septembre »)."""
     if moment is None:
         return "—"
-    return format_datetime(moment, "EEEE d MMMM y 'à' HH:mm", tzinfo=programme.zone, locale=LOCALE)
+    moment = local(moment, programme)
+    clock = "HH:mm:ss" if seconds else "HH:mm"
+    return f"{day(moment.date())} à {format_datetime(moment, clock, locale=LOCALE)}"
+
+
+def same_minute(moment: dt.datetime | None, other: dt.datetime | None) -> bool:
+    """Whether the two moments read the same to the minute (« 10:00 » and « 10:00 »)."""
+    if moment is None or other is None:
+        return False
+    minute = dt.timedelta(minutes=1)
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return (moment - epoch) // minute == (other - epoch) // minute
 
 
 def short_when(moment: dt.datetime | None, programme: Programme) -> str:
@@ -132,8 +221,42 @@ def short_when(moment: dt.datetime | None, programme: Programme) -> str:
 
 
 def day(value: dt.date | None) -> str:
-    """« vendredi 2 octobre 2026 »."""
-    return "—" if value is None else format_date(value, "EEEE d MMMM y", locale=LOCALE)
+    """« vendredi 2 octobre 2026 », « mardi 1er septembre 2026 »."""
+    if value is None:
+        return "—"
+    return f"{format_date(value, 'EEEE', locale=LOCALE)} {date_value(value)}"
+
+
+def day_of_month(value: dt.date) -> str:
+    """« 2 », « 1er » (French ordinal for the first of the month)."""
+    return "1er" if value.day == 1 else str(value.day)
+
+
+def date_value(value: dt.date | str | None) -> str:
+    """A date as a person writes it: « 3 février 2015 », « 1er mars 2015 »; a date the
+    applicant gave as month and year only (``YYYY-MM``) reads « février 2002 », a year
+    alone « 2002 ». Anything else comes back as it was, on one line."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return f"{day_of_month(value)} {format_date(value, 'MMMM y', locale=LOCALE)}"
+    text = value.strip()
+    try:
+        if _ISO_DAY.fullmatch(text):
+            return date_value(dt.date.fromisoformat(text))
+        if _ISO_MONTH.fullmatch(text):
+            first = dt.date(int(text[:4]), int(text[5:7]), 1)
+            return format_date(first, "MMMM y", locale=LOCALE)
+    except ValueError:
+        pass
+    if _ISO_YEAR.fullmatch(text):
+        return text
+    return one_line(text, 40)
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MONTH = re.compile(r"\d{4}-\d{2}")
+_ISO_YEAR = re.compile(r"\d{4}")
 
 
 def one_line(text: str | None, limit: int = 120) -> str:

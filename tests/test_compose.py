@@ -147,7 +147,7 @@ def test_answers_to_check_are_named_never_asked_for(kind: str) -> None:
         f"Notre équipe relira elle-même votre réponse à la rubrique «{NBSP}Date de création{NBSP}»"
         f"{NBSP}; nous vous contacterons si nécessaire." in text
     )
-    missing = text.split("Il manque encore :")[1].split("Notre équipe")[0]
+    missing = text.split(f"Il manque encore{NBSP}:")[1].split("Notre équipe")[0]
     assert "Date de création" not in missing and "Vos statuts" in missing
     assert f"«{NBSP}Date de création{NBSP}»{NBSP};" in rendered.html
 
@@ -165,3 +165,105 @@ def test_several_answers_to_check_and_none() -> None:
 def test_hostile_title_to_check_is_escaped() -> None:
     html = render("accuse", context(to_check=[HOSTILE])).html
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+# Issue #14, points 2 to 5: what a careful programme manager would write by hand.
+
+
+def test_dates_read_as_french_first_of_month_and_month_year() -> None:
+    import datetime as dt
+
+    from config.programme import load_programme
+    from notifications.wording import date_value, day, same_minute, when
+
+    blossom = load_programme("blossom-2026")
+    assert day(dt.date(2026, 9, 1)) == "mardi 1er septembre 2026"
+    assert day(dt.date(2026, 10, 2)) == "vendredi 2 octobre 2026"
+    assert date_value("2002-02") == "février 2002"
+    assert date_value("2015-03-01") == "1er mars 2015"
+    assert date_value("2015-03-12") == "12 mars 2015"
+    assert date_value("2002") == "2002"
+    assert date_value("le lendemain") == "le lendemain"  # never a made-up date
+    assert date_value("2002-13") == "2002-13"
+    deadline = blossom.deadline_at
+    assert deadline is not None
+    assert when(deadline, blossom) == "lundi 14 septembre 2026 à 10:00"
+    assert when(deadline, blossom, seconds=True) == "lundi 14 septembre 2026 à 10:00:00"
+    assert same_minute(deadline + dt.timedelta(seconds=1), deadline)
+    assert not same_minute(deadline - dt.timedelta(seconds=1), deadline)
+
+
+def test_a_missing_question_is_quoted_shortened_on_a_word() -> None:
+    from config.programme import load_programme
+    from notifications.wording import QUESTION_LIMIT, missing_question, missing_questions
+
+    blossom = load_programme("blossom-2026")
+    assert missing_question(blossom, "description.q12") == (
+        f"Description du projet, question 12 («{NBSP}Quelles actions avez-vous déjà mises en "
+        f"place à cet égard{NBSP}?{NBSP}»)"
+    )
+    # A long preamble: the question proper is quoted, not the preamble's start.
+    assert missing_question(blossom, "besoins.apport") == (
+        f"Vos besoins, question 3 («{NBSP}Que pensez-vous pouvoir apporter aux personnes qui "
+        f"suivront le programme avec vous{NBSP}?{NBSP}»)"
+    )
+    long = missing_question(blossom, "autodiagnostic.2")
+    quoted = long.split(f"«{NBSP}")[1].removesuffix(f"{NBSP}»)")
+    assert long.startswith("Autodiagnostic, affirmation 2 (")
+    assert quoted.endswith("…") and len(quoted) <= QUESTION_LIMIT
+    assert quoted.startswith("Nous disposons d’un document formalisé")  # ’, not '
+    label = blossom.form.field("autodiagnostic.2").label
+    assert label.replace("'", "’").startswith(quoted.removesuffix("…") + " ")  # a whole word
+    # Fields with a name of their own, annexes and the dossier are not quoted.
+    assert missing_question(blossom, "entreprise.nom") == "Nom de l’entreprise"
+    assert missing_questions(blossom, ["annexe.statuts", "description.q12", "dossier"])[::2] == [
+        "Le dossier de candidature (formulaire Word)",
+        "Vos statuts",
+    ]
+
+
+def test_plain_text_wraps_at_72_on_words_never_inside_an_address() -> None:
+    from notifications.compose import wrap_text
+
+    address = "matthias.meirlaen-programmes@coopcity-accompagnement.brussels"
+    url = "https://www.coopcity.be/programmes/blossom-2026-2027/dossier-de-candidature"
+    rendered = render(
+        "accuse",
+        context(
+            structure="Coopérative de la mobilité douce et solidaire du Nord-Ouest bruxellois",
+            manager_email=address,
+            missing=[f"Description du projet, question 12 («{NBSP}Quelles actions avez-vous "
+                     f"déjà mises en place à cet égard{NBSP}?{NBSP}»)"],
+        ),  # fmt: skip
+    )
+    lines = rendered.text.split("\n")
+    assert all(len(line) <= 72 for line in lines if address not in line), lines
+    assert any(address in line for line in lines)  # whole, on a line of its own
+    assert "  - Description du projet, question 12 (« Quelles actions avez-vous déjà" in (
+        rendered.text.replace(NBSP, " ")
+    )
+    assert "\n    mises en place à cet égard" in rendered.text  # under the item's text
+    assert f"égard{NBSP}?{NBSP}»" in rendered.text  # no line break before « ? » or « »
+    wrapped = wrap_text(f"Voir {url} pour le formulaire, et écrivez-nous à {address} si besoin.")
+    assert url in wrapped.split("\n") and address in wrapped.replace("\n", " ").split(" ")
+    assert wrap_text("court\n" + "x" * 80) == "court\n" + "x" * 80  # a word is never cut
+
+
+def test_a_late_notice_promises_no_result_and_shows_the_seconds_it_is_given() -> None:
+    for late in (True, False):
+        rendered = render(
+            "hors_delai",
+            context(
+                late=late,
+                answered_late=True,
+                answered_at="lundi 14 septembre 2026 à 10:00:01",
+                deadline="lundi 14 septembre 2026 à 10:00:00",
+            ),
+        )
+        for part in (rendered.text, rendered.html):
+            assert "2 octobre" not in part and "résultat" not in part and "appellera" not in part
+        text = " ".join(rendered.text.split())
+        assert "reçu le lundi 14 septembre 2026 à 10:00:01 est arrivé après la clôture" in text
+        assert "fixée au lundi 14 septembre 2026 à 10:00:00" in text
+    on_time = render("accuse", context())
+    assert "au plus tard le vendredi 2 octobre 2026" in " ".join(on_time.text.split())

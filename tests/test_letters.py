@@ -74,9 +74,9 @@ def test_a_damaged_file_is_asked_for_again_until_it_comes_back(
     rendered = render("accuse", context)
     text = " ".join(rendered.text.split(" "))
     assert (
-        "Le fichier «\u00a0dossier.docx\u00a0» nous est arrivé endommagé\u00a0: nous\n"
+        "Le fichier «\u00a0dossier.docx\u00a0» nous est arrivé endommagé\u00a0: nous "
         "n’avons pas pu l’ouvrir. Merci de nous le renvoyer en répondant à ce courriel."
-    ) in text
+    ) in " ".join(text.replace("\n", " ").split(" "))
     assert "endommagé</strong>\u00a0: nous n’avons pas pu l’ouvrir" in rendered.html
 
     again = head + "Message-ID: <deux@asbl.be>\nIn-Reply-To: <un@asbl.be>\n" + multipart(
@@ -90,3 +90,42 @@ def test_a_damaged_file_is_asked_for_again_until_it_comes_back(
     assert context["files"][0]["what"] == "fichier endommagé, renvoyé depuis"
     text = render("accuse", context).text
     assert "à nous renvoyer" not in text and "nous est arrivé endommagé" not in text
+
+
+def test_a_creation_date_of_month_and_year_reads_as_french(
+    sqlite_store: Store, checker: Callable
+) -> None:
+    """Issue #14, point 3: « Date de création : février 2002 », never « 2002-02 »."""
+    file_mails(sqlite_store, [(dossier_mail("g13-table-B1col-grid"), WHEN)], checker)
+    with sqlite_store.sessions() as session:
+        application = session.scalars(select(Application)).one()
+        context = applicant_context(application, BLOSSOM, WHEN, application.messages[0])
+    assert dict(context["understood"])["Date de création"] == "février 2002"
+
+
+def test_times_in_the_deadlines_minute_are_shown_to_the_second(
+    sqlite_store: Store, checker: Callable
+) -> None:
+    """Issue #14, point 2: a mail at 10:00:01 is « reçu … à 10:00:01 », after a deadline
+    « à 10:00:00 »; at 9:59:59, minutes are enough (« 09:59 » is before « 10:00 »)."""
+    late_at = brussels(2026, 9, 14, 10, 0, 1)
+    file_mails(sqlite_store, [(dossier_mail("g02-nextline-npar2"), late_at)], checker)
+    with sqlite_store.sessions() as session:
+        application = session.scalars(select(Application)).one()
+        context = applicant_context(application, BLOSSOM, late_at, application.messages[0])
+    assert context["late"] and context["answered_late"]
+    assert context["answered_at"] == "lundi 14 septembre 2026 à 10:00:01"
+    assert context["deadline"] == "lundi 14 septembre 2026 à 10:00:00"
+
+
+def test_a_mail_a_second_before_the_deadline_keeps_minutes(
+    sqlite_store: Store, checker: Callable
+) -> None:
+    on_time = brussels(2026, 9, 14, 9, 59, 59)
+    file_mails(sqlite_store, [(dossier_mail("g02-nextline-npar2"), on_time)], checker)
+    with sqlite_store.sessions() as session:
+        application = session.scalars(select(Application)).one()
+        context = applicant_context(application, BLOSSOM, on_time, application.messages[0])
+    assert not context["answered_late"]
+    assert context["answered_at"] == "lundi 14 septembre 2026 à 09:59"
+    assert context["deadline"] == "lundi 14 septembre 2026 à 10:00"

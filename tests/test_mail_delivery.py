@@ -428,3 +428,74 @@ def test_hostile_applicant_data_reaches_nobody_as_markup_or_headers(
     assert "<script>" not in mail.html and "<img" not in mail.html
     assert "&lt;script&gt;" in mail.html and "&lt;img src=x" in mail.html
     assert "Le dossier de candidature" in mail.text  # what is missing, still said
+
+
+def plain_lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").split("\n")
+
+
+def assert_wrapped(text: str, *whole: str) -> None:
+    """Issue #14, point 4: no line over 72 columns but a word that cannot be cut, and each
+    of ``whole`` (an address, a URL) on one line."""
+    lines = plain_lines(text)
+    assert all(len(line) <= 72 or " " not in line.strip() for line in lines), [
+        line for line in lines if len(line) > 72
+    ]
+    for word in whole:
+        assert any(word in line for line in lines), word
+
+
+def test_a_dossier_one_second_late_is_told_so_to_the_second_and_promised_nothing(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    """Issue #14, point 2: « reçu à 10:00:01 … clôture fixée à 10:00:00 », no result
+    promised, no phone call announced."""
+    raw = dossier_mail(VELO, sender=f"Fatima El Amrani <{world['applicant']}>")
+    accounts.append("info", raw, brussels(2026, 9, 14, 10, 0, 1))
+    now = brussels(2026, 9, 14, 10, 2)
+    poll(world, now, checker)
+    notifier(world).run(now)
+
+    [mail] = inbox(dovecot, world["applicant"])
+    assert mail.subject.startswith("Reçu après la clôture – ")
+    text = " ".join(mail.text.split())
+    assert (
+        "Votre courriel reçu le lundi 14 septembre 2026 à 10:00:01 est arrivé après la "
+        "clôture des candidatures au programme BLOSSOM 2026-2027, fixée au lundi 14 "
+        "septembre 2026 à 10:00:00 (heure de Bruxelles)."
+    ) in text
+    assert "Nous ne pouvons malheureusement pas prendre en compte la candidature" in text
+    for promise in ("2 octobre", "résultat", "appellera"):
+        assert promise not in mail.text and promise not in mail.html
+    assert "à 10:00:01" in mail.html and "à 10:00:00" in mail.html
+    assert "matthias@coopcity.be" in text  # whom to ask, still said
+    assert_wrapped(mail.text, "matthias@coopcity.be")
+
+
+def test_an_acknowledgement_reads_dates_and_quotes_the_missing_question(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    """Issue #14, points 3, 4 and 5: « 1er septembre », « mars 2015 » (a creation date
+    given as month and year), the missing question quoted, lines wrapped at 72 columns."""
+    raw = dossier_mail("g32-sign-nextline-ouinon-nextline", sender=f"Leila <{world['applicant']}>")
+    accounts.append("info", raw, brussels(2026, 9, 1, 9, 0))
+    now = brussels(2026, 9, 1, 9, 2)
+    poll(world, now, checker)
+    notifier(world).run(now)
+
+    [mail] = inbox(dovecot, world["applicant"])
+    assert mail.subject.startswith("Accusé de réception – ")
+    text = " ".join(mail.text.split())
+    assert "(courriel reçu le mardi 1er septembre 2026 à 09:00)" in text
+    assert "Date de création : mars 2015" in text and "2015-03" not in mail.text
+    assert (
+        "Il manque encore : - Description du projet, question 12 (« Quelles actions "
+        "avez-vous déjà mises en place à cet égard ? »)"
+    ) in text
+    assert "égard\u00a0?\u00a0»" in mail.text  # French spacing, never a line break there
+    assert "question 12 (" in mail.html and "cet égard\u00a0?" in mail.html
+    assert "avant le lundi 14 septembre 2026 à 10:00, heure de Bruxelles" in text
+    assert "à 10:00:00" not in text  # seconds only when a mail came in the deadline's minute
+    assert "au plus tard le vendredi 2 octobre 2026" in text  # on time: the result promised
+    assert_wrapped(mail.text, "matthias@coopcity.be")
+    assert max(len(line) for line in plain_lines(mail.text)) > 60  # wrapped, not chopped short

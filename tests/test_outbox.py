@@ -225,7 +225,7 @@ def test_an_answer_to_check_is_never_called_missing_nor_chased(
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     flat = re.sub(r"[ \r\n]+", " ", text)  # lines joined, no-break spaces kept
     assert "Votre dossier est complet" in flat and "Il manque" not in flat
-    assert "  - Date de création : à vérifier par notre équipe" in text
+    assert "  - Date de création\u00a0: à vérifier par notre équipe" in text
     assert (
         "Notre équipe relira elle-même votre réponse à la rubrique "
         "«\u00a0Date de création\u00a0»\u00a0; nous vous contacterons si nécessaire." in flat
