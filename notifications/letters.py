@@ -13,7 +13,11 @@ and ``to_check`` names the required ones (by title only) for the team's note.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from config.programme import FieldSpec, Programme
 from notifications.people import phone, referent
@@ -27,8 +31,9 @@ from notifications.wording import (
     same_minute,
     when,
 )
-from triage.models import ROLE_DAMAGED, ROLE_NOT_READ, Application, Message
-from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, required_unread
+from triage.annexes import OTHER
+from triage.models import ROLE_DAMAGED, ROLE_NOT_READ, Application, Message, Verdict
+from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, NOT_READ, required_unread
 
 ROLE_WORDS = {
     "dossier": "dossier de candidature",
@@ -37,6 +42,52 @@ ROLE_WORDS = {
     ROLE_NOT_READ: "pièce à examiner par notre équipe",
 }
 TO_CHECK = "à vérifier par notre équipe"  # in place of an answer written but not read
+CONTAINERS = frozenset({"zip", "tnef"})  # what parsers.archives opens
+CONTAINER_WORDS = {"zip": "archive .zip", "tnef": "pièce jointe Outlook (winmail.dat)"}
+
+
+def _is_container(attachment: Any) -> bool:
+    return attachment.kind in CONTAINERS or attachment.content_type in (
+        "application/ms-tnef",
+        "application/vnd.ms-tnef",
+    )
+
+
+def _inside(mail: Message, programme: Programme) -> tuple[list[dict[str, str]], set[str]]:
+    """The files found inside the mail's .zip and winmail.dat, each with what it was taken
+    for, as the mail's last verdict recorded them (file name per annex); and the names of
+    the containers that could not be opened (they stay in the verdict as a file)."""
+    containers = [a for a in mail.attachments if _is_container(a)]
+    session = object_session(mail)
+    if not containers or session is None:
+        return [], set()
+    verdict = session.scalars(
+        select(Verdict).where(Verdict.message_id == mail.id).order_by(Verdict.id.desc())
+    ).first()
+    if verdict is None:
+        return [], set()
+    annex_labels = {a.key: a.label for a in programme.annexes}
+    not_read = " ".join(w for w in verdict.warnings or [] if str(w).startswith(NOT_READ))
+    found: dict[str, list[str]] = {}
+    if mail.parsed is not None:
+        found.setdefault(mail.parsed.filename, []).append(ROLE_WORDS["dossier"])
+    for key, names in (verdict.annexes or {}).items():
+        for name in names:
+            if key == OTHER:
+                words = ROLE_WORDS[ROLE_NOT_READ if f"« {name} »" in not_read else "autre"]
+            else:
+                words = annex_labels.get(key, key)
+            found.setdefault(name, []).append(words)
+    # The mail's own files are in the verdict too: what is left came out of the containers.
+    own = Counter(a.filename for a in mail.attachments)
+    unopened = {a.filename for a in containers if a.filename in found}
+    members = []
+    for name, words in found.items():
+        if own[name] > 0:
+            own[name] -= 1
+            continue
+        members.append({"name": one_line(name, 120), "what": " ; ".join(dict.fromkeys(words))})
+    return members, unopened
 
 
 def _value(value: Any, spec: FieldSpec) -> str:
@@ -91,17 +142,31 @@ def to_check(application: Application, programme: Programme) -> list[str]:
     return [missing_label(programme, k) for k in sorted(keys, key=lambda k: order.get(k, 0))]
 
 
-def received_files(application: Application, programme: Programme) -> list[dict[str, str]]:
-    """Every file of the application's mails received before the deadline."""
+def received_files(application: Application, programme: Programme) -> list[dict[str, Any]]:
+    """Every file of the application's mails received before the deadline; a .zip or a
+    winmail.dat with the files found inside (``inside``), each with what it was taken for."""
     annex_labels = {a.key: a.label for a in programme.annexes}
     deadline = programme.deadline_at
     still_damaged = set(damaged_files(application, programme))
-    files = []
+    files: list[dict[str, Any]] = []
     for mail in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
         if mail.role is None or (deadline is not None and mail.received_at > deadline):
             continue
+        inside, unopened = _inside(mail, programme)
+        opened = [
+            a for a in mail.attachments if _is_container(a) and a.filename not in unopened
+        ]
         for attachment in mail.attachments:
-            if attachment.role == "annexe" and attachment.annex_keys:
+            members: list[dict[str, str]] = []
+            if attachment in opened:
+                what = CONTAINER_WORDS.get(attachment.kind, CONTAINER_WORDS["zip"])
+                if attachment is opened[-1]:  # one list for the mail's containers
+                    members = inside
+                if not members:  # empty, or its files listed under the mail's last one
+                    what += " vide" if len(opened) == 1 else " (contenu ci-dessous)"
+            elif attachment.kind in CONTAINERS and attachment.filename in unopened:
+                what = "archive illisible, à nous renvoyer"
+            elif attachment.role == "annexe" and attachment.annex_keys:
                 what = " ; ".join(annex_labels.get(k, k) for k in attachment.annex_keys)
             elif attachment.role == ROLE_DAMAGED and (
                 one_line(attachment.filename, 120) not in still_damaged
@@ -113,6 +178,7 @@ def received_files(application: Application, programme: Programme) -> list[dict[
                 {
                     "name": one_line(attachment.filename, 120),
                     "what": what,
+                    "inside": members,
                     "received": when(
                         mail.received_at,
                         programme,

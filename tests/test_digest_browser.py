@@ -1,9 +1,12 @@
 """The digest's HTML in a real browser: Debian's headless Chromium draws it (the screenshot
-is kept in ``test-artifacts/digest.png``) and its DOM has one row per application."""
+is kept in ``test-artifacts/digest.png``, and at a phone's 390 px in
+``test-artifacts/digest-390.png``) and its DOM has one row per application."""
 
 from __future__ import annotations
 
 import datetime as dt
+import html as markup
+import json
 import shutil
 import struct
 import subprocess
@@ -25,7 +28,9 @@ from triage.store import open_store
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "digest.png"
+PHONE_SCREENSHOT = ARTIFACTS / "digest-390.png"
 WIDTH, HEIGHT = 1280, 2400
+PHONE = 390  # CSS pixels, an iPhone 12 to 15 held upright
 EVIL = "<script>alert(1)</script>"
 HUGE = "Coopérative " + "très " * 400 + "longue"  # about 2,000 characters
 
@@ -39,7 +44,9 @@ def _chromium() -> str:
     return found
 
 
-def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    browser: str, profile: Path, *args: str, width: int = WIDTH
+) -> subprocess.CompletedProcess[str]:
     command = [
         browser,
         "--headless",
@@ -47,7 +54,7 @@ def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess
         "--disable-gpu",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
-        f"--window-size={WIDTH},{HEIGHT}",
+        f"--window-size={width},{HEIGHT}",
         *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
@@ -102,3 +109,61 @@ def test_dom_has_one_row_per_application(page: tuple[Path, list[str]], tmp_path:
     assert len(set(ids)) == 11
     calls = dom.xpath('//table[@id="appels"]//tr[td]')
     assert len(calls) == 5  # the incomplete applications, during the call period
+
+
+# Run in a copy of the page only (the digest itself never carries a script), drawn in a
+# 390 px frame (headless Chromium's window is at least 500 px wide): what sticks out to the
+# right of the viewport, and how wide the page scrolls, written into the outer page.
+_MEASURE = """<script>
+(function () {
+  var width = document.documentElement.clientWidth;
+  var over = [];
+  document.querySelectorAll("body *").forEach(function (e) {
+    var box = e.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 0.5) {
+      over.push(e.tagName + " " + Math.round(box.right) + " " + e.textContent.slice(0, 60));
+    }
+  });
+  var out = document.createElement("pre");
+  out.id = "measure";
+  out.textContent = JSON.stringify(
+    {width: width, scroll: document.documentElement.scrollWidth, over: over});
+  parent.document.body.appendChild(out);
+})();
+</script>"""
+
+
+def test_phone_width_nothing_overflows(page: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """Issue #14, point 9: at 390 px each application is a stacked block; no table, phone
+    number or address sticks out of the screen, and the screenshot shows it."""
+    browser = _chromium()
+    path, names = page
+    ARTIFACTS.mkdir(exist_ok=True)
+    PHONE_SCREENSHOT.unlink(missing_ok=True)
+    _run(browser, tmp_path / "shot", f"--screenshot={PHONE_SCREENSHOT}", path.as_uri(),
+         width=PHONE)  # fmt: skip
+    png = PHONE_SCREENSHOT.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (PHONE, HEIGHT)
+    assert len(png) > 20_000
+
+    measured = tmp_path / "measured.html"
+    digest = path.read_text(encoding="utf-8").replace("</body>", _MEASURE + "</body>")
+    measured.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe id="phone" style="border:0;'
+        f'width:{PHONE}px;height:{HEIGHT}px" srcdoc="{markup.escape(digest)}"></iframe>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    outer = lxml.html.fromstring(
+        _run(browser, tmp_path / "dom", "--dump-dom", measured.as_uri()).stdout
+    )
+    facts = json.loads(outer.get_element_by_id("measure").text_content())
+    dom = lxml.html.fromstring(digest)
+    assert facts["width"] == PHONE
+    assert facts["scroll"] <= PHONE and facts["over"] == []
+    rows = dom.xpath('//table[@id="candidatures"]/tbody/tr')
+    assert len(rows) == len(names)
+    for row in rows:  # a name, then the rest of the application under it, not beside it
+        name, rest = row.xpath("./td")
+        assert name.text_content() in names and rest.text_content().strip()

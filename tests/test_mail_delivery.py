@@ -499,3 +499,52 @@ def test_an_acknowledgement_reads_dates_and_quotes_the_missing_question(
     assert "au plus tard le vendredi 2 octobre 2026" in text  # on time: the result promised
     assert_wrapped(mail.text, "matthias@coopcity.be")
     assert max(len(line) for line in plain_lines(mail.text)) > 60  # wrapped, not chopped short
+
+
+def test_zipped_annexes_are_listed_one_by_one_with_what_each_was_taken_for(
+    world: dict[str, Any], accounts: Accounts, dovecot: DovecotServer, checker: Checker
+) -> None:
+    """Issue #14, point 1: the acknowledgement names the files found in annexes.zip, each
+    with what it was recognised as, never the .zip as « pièce non reconnue » next to
+    « Votre dossier est complet »."""
+    import email
+    import email.policy
+    import io
+    import zipfile
+
+    from tests.stores import ANNEXES
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in ANNEXES.values():
+            archive.writestr(f"Annexes/{name}", data)
+        archive.writestr("Annexes/Photo équipe.txt", b"notre equipe")
+    raw = dossier_mail(VELO, annexes=(), sender=f"Fatima El Amrani <{world['applicant']}>")
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    message.add_attachment(
+        buffer.getvalue(), maintype="application", subtype="zip", filename="annexes.zip"
+    )
+    accounts.append("info", message.as_bytes(), brussels(2026, 9, 3, 9, 0))
+    now = brussels(2026, 9, 3, 9, 2)
+    poll(world, now, checker)
+    report = notifier(world).run(now)
+    assert len(report.delivery.sent) == 1
+
+    (mail,) = inbox(dovecot, world["applicant"])
+    text = " ".join(mail.text.split())
+    assert "Votre dossier est complet" in text
+    assert "pièce non reconnue (reçu" not in text  # the .zip itself is not « non reconnue »
+    zipped = "annexes.zip : archive .zip (reçu le jeudi 3 septembre 2026 à 09:00), qui contient :"
+    assert zipped in text
+    for line in (
+        "- Statuts.pdf : Vos statuts",
+        "- Rapport d'activité 2025.pdf : Votre dernier rapport d’activité",
+        "- Bilans 2024-2025.pdf : Les bilans comptables des 2 dernières années",
+        "- CV référente.pdf : Le CV de la personne",
+        "- Photo équipe.txt : pièce non reconnue",
+    ):
+        assert line in text, line
+    assert "      - Statuts.pdf : Vos statuts" in mail.text.splitlines()  # under the .zip
+    html = " ".join(mail.html.split())
+    assert "↳ Statuts.pdf</td>" in html and "↳ Photo équipe.txt</td>" in html
+    assert ">Vos statuts</td>" in html and ">pièce non reconnue</td>" in html
