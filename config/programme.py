@@ -198,6 +198,9 @@ class NotificationsSpec(_Strict):
 
     from_mailbox: str | None = None  # a mailbox id; default: the first mailbox
     follow_up_after_days: int = 3  # relance: an application still incomplete this long
+    # At most one follow-up or reminder about the same missing items this often (days; the
+    # acknowledgement or complement that listed them counts); 0: no such limit.
+    same_missing_every_days: int = 3
     reminders: tuple[ReminderSpec, ...] = ()
     daily_cap: int = 4  # mails to one recipient per day, results excepted
     decisions_warning_days: int = 2  # the digest warns this long before the results date
@@ -206,6 +209,13 @@ class NotificationsSpec(_Strict):
     # label), then per section « n réponses sur m » (« notes » for scores) under its name.
     summary_fields: tuple[str, ...] = ()
     summary_counts: dict[str, str] = {}  # section id -> how the acknowledgement names it
+
+    @field_validator("same_missing_every_days", "follow_up_after_days")
+    @classmethod
+    def _days(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 or more days")
+        return value
 
 
 class Programme(_Strict):

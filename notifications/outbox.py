@@ -7,14 +7,17 @@
     copy       ``notifications.sent_folder``: once in the sending mailbox's Sent folder
 
 ``plan_and_record`` records what ``notifications.plan`` says applicants are due, within
-the daily cap and never to robots or our own addresses.
+the daily cap and never to robots or our own addresses. The missing items a mail to an
+applicant lists (``Application.missing`` when it was recorded) are kept in the data of its
+``courriel_prepare`` event, so that the plan can tell a mail about the same items.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,22 +34,30 @@ from notifications.compose import (
     Rendered,
     bare_address,
     build_mail,
+    french_quote,
     new_message_id,
     render,
 )
 from notifications.letters import applicant_context
+from notifications.wording import french_typography, missing_label
 from notifications.plan import (
+    ACCUSE,
     ANSWERS,
+    COMPLEMENT,
     DIGEST,
+    RAPPEL,
+    RELANCE,
     RESULTAT,
     ApplicationFacts,
     Due,
+    Listed,
     MailFacts,
     covered_by,
     due_mails,
 )
 from triage.decisions import display_structure
 from triage.filing import CANDIDATURE
+from triage.verdict import DOSSIER
 from triage.models import (
     OUTBOX_RECORDED,
     TRAITE,
@@ -57,6 +68,9 @@ from triage.models import (
 )
 
 UNCAPPED = (RESULTAT, DIGEST)
+LISTING = (ACCUSE, COMPLEMENT, RELANCE, RAPPEL)  # kinds that list what is still missing
+PREPARED = "courriel_prepare"  # the event of a recorded mail (its data: outbox_id, missing)
+SUBJECT_ITEMS_LIMIT = 70  # characters of missing items named in a follow-up's subject
 # Addresses never written to: our own, and robots (their mails never make applications,
 # but a reply address can still point at one).
 _ROBOTS = ("noreply", "no-reply", "no_reply", "donotreply", "mailer-daemon", "postmaster")
@@ -81,7 +95,13 @@ def writable(address: str | None, programme: Programme) -> bool:
 # --- recording ---------------------------------------------------------------------------
 
 
-def application_facts(app: Application, rows: Iterable[OutboxMail]) -> ApplicationFacts:
+def application_facts(
+    app: Application,
+    rows: Iterable[OutboxMail],
+    listings: Mapping[int, list[str] | None] | None = None,
+) -> ApplicationFacts:
+    """The plan's facts; ``listings``: outbox id -> the missing items that mail listed
+    (``listed_missing``; a mail absent or None counts as about the same items)."""
     mails = tuple(
         MailFacts(m.id, m.received_at)
         for m in sorted(app.messages, key=lambda m: (m.received_at, m.id))
@@ -97,7 +117,33 @@ def application_facts(app: Application, rows: Iterable[OutboxMail]) -> Applicati
         covered=covered_by(mails, answered),
         keys=frozenset(r.key for r in rows),
         last_written_at=max(written) if written else None,
+        missing=frozenset(app.missing or ()),
+        listed=tuple(
+            Listed(r.created_at, _as_set((listings or {}).get(r.id)))
+            for r in rows
+            if r.kind in LISTING
+        ),
     )
+
+
+def _as_set(keys: list[str] | None) -> frozenset[str] | None:
+    return None if keys is None else frozenset(keys)
+
+
+def listed_missing(session: Session, application_ids: list[int]) -> dict[int, list[str] | None]:
+    """Outbox id -> the missing items its mail listed, from the ``courriel_prepare`` events
+    of these applications (None for a mail recorded before they were kept)."""
+    found: dict[int, list[str] | None] = {}
+    if not application_ids:
+        return found
+    for data in session.scalars(
+        select(Event.data).where(Event.kind == PREPARED, Event.application_id.in_(application_ids))
+    ):
+        data = data or {}
+        if isinstance(data.get("outbox_id"), int):
+            missing = data.get("missing")
+            found[data["outbox_id"]] = list(missing) if isinstance(missing, list) else None
+    return found
 
 
 def _local_midnight(now: dt.datetime, programme: Programme) -> dt.datetime:
@@ -133,9 +179,11 @@ def plan_and_record(
         select(OutboxMail).where(OutboxMail.application_id.in_([a.id for a in apps]))
     ):
         rows_by_app.setdefault(row.application_id or 0, []).append(row)
+    listings = listed_missing(session, [a.id for a in apps])
     recorded = []
     for app in apps:
-        for due in due_mails(application_facts(app, rows_by_app.get(app.id, [])), programme, now):
+        facts = application_facts(app, rows_by_app.get(app.id, []), listings)
+        for due in due_mails(facts, programme, now):
             row = record_for_application(session, archive, programme, app, due, now)
             if row is not None:
                 recorded.append(row)
@@ -162,6 +210,7 @@ def record_for_application(
         return None
     answered = session.get(Message, due.answers) if due.answers else None
     context = applicant_context(app, programme, now, answered, decision)
+    context = {**context, **_chaser_context(app, programme, due)}
     rendered = render(due.kind, context)
     version = app.current_version
     return record(
@@ -176,7 +225,63 @@ def record_for_application(
         application_id=app.id,
         version_id=version.id if version is not None else None,
         answered=answered,
+        listed=sorted(app.missing or []) if due.kind in LISTING else None,
     )
+
+
+def _chaser_context(app: Application, programme: Programme, due: Due) -> dict[str, Any]:
+    """What a follow-up or reminder says beyond ``applicant_context``: the missing items
+    for its subject, and whether a follow-up also stands for a reminder."""
+    return {
+        "missing_short": missing_in_subject(programme, list(app.missing or [])),
+        "reminder_days": due.reminder,
+    }
+
+
+def missing_in_subject(programme: Programme, keys: list[str]) -> str:
+    """The missing items as a subject names them, as one would write it by hand: « le CV de
+    la personne référente pour COOPCITY », « vos statuts et le CV de … », « vos statuts et 2
+    autres éléments »; a field of the form by its title between quotes, set as French; a
+    long name shortened on a word (…), the whole at most ``SUBJECT_ITEMS_LIMIT`` characters."""
+    fields = {k: i for i, k in enumerate(programme.field_keys())}
+    annexes = {f"annexe.{a.key}": i for i, a in enumerate(programme.annexes)}
+    # as the mail lists them (``wording.missing_labels``): the form, its fields, the annexes
+    ranked = sorted(
+        keys,
+        key=lambda k: (0, 0, k) if k == DOSSIER else
+        (1, fields[k], k) if k in fields else (2, annexes.get(k, len(annexes)), k),
+    )  # fmt: skip
+    if not ranked:
+        return "des éléments"
+    first = _subject_name(programme, ranked[0], SUBJECT_ITEMS_LIMIT)
+    if len(ranked) == 1:
+        return first
+    others = len(ranked) - 1
+    both = f"{first} et {_subject_name(programme, ranked[1], SUBJECT_ITEMS_LIMIT)}"
+    if others == 1 and len(both) <= SUBJECT_ITEMS_LIMIT:
+        return both
+    rest = " et un autre élément" if others == 1 else f" et {others} autres éléments"
+    return _subject_name(programme, ranked[0], SUBJECT_ITEMS_LIMIT - len(rest)) + rest
+
+
+def _subject_name(programme: Programme, key: str, limit: int) -> str:
+    """An annex as a phrase (« Vos statuts » -> « vos statuts »), the form itself as « le
+    formulaire de candidature », a field of the form by its title between quotes."""
+    if key == DOSSIER:
+        return "le formulaire de candidature"
+    label = missing_label(programme, key)
+    if key.startswith("annexe.") and label != key:
+        return _shorten(label[:1].lower() + label[1:], limit)
+    return french_quote(_shorten(french_typography(label), limit - 4))
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 1)]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:(") + "…"
 
 
 def _note_cap(
@@ -220,8 +325,10 @@ def record(
     answered: Message | None = None,
     attachments: tuple[tuple[str, str, bytes], ...] = (),
     copy_to_sent: bool = True,
+    listed: list[str] | None = None,
 ) -> OutboxMail | None:
-    """Archive the mail's bytes and add its row; None when ``key`` is already recorded."""
+    """Archive the mail's bytes and add its row; None when ``key`` is already recorded.
+    ``listed``: the missing items the mail lists, kept in its event's data."""
     if session.scalar(select(OutboxMail.id).where(OutboxMail.key == key)) is not None:
         return None
     mailbox = programme.sender_mailbox
@@ -262,13 +369,15 @@ def record(
             session.add(row)
     except IntegrityError:
         return None
+    extra: dict[str, Any] = {"missing": listed} if listed is not None else {}
     log_event(
         session,
         now,
-        "courriel_prepare",
+        PREPARED,
         f"Courriel « {kind} » préparé : {rendered.subject}",
         application_id=application_id,
         outbox_id=row.id,
+        **extra,
     )
     faults.checkpoint("recording")  # no-op unless GUICHET_FAULTS is set (transaction open)
     return row

@@ -9,6 +9,11 @@
                  to applications still incomplete; not when we wrote in the last 12 hours
     resultat     planned by ``guichet results send``, not here
 
+Chasers (relance, rappel) are planned as a whole, as a programme manager would write them
+by hand: at most one mail about the same missing items every ``same_missing_every_days``
+(the acknowledgement or complement that listed them counts), and a reminder due while the
+follow-up is due is one mail, the follow-up, which then also says the deadline is near.
+
 Answers cover every mail up to the one they answer: mails that arrive together get one
 answer, about all of them. Each due mail has a ``key`` unique to its event; the outbox
 records a key once, so planning again never sends twice.
@@ -44,6 +49,15 @@ class MailFacts:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """One of our mails to an application and the missing items it listed (None: not
+    recorded, a mail from before they were; taken as about the same items)."""
+
+    at: dt.datetime
+    missing: frozenset[str] | None
+
+
+@dataclass(frozen=True)
 class ApplicationFacts:
     id: int
     status: str
@@ -51,6 +65,8 @@ class ApplicationFacts:
     covered: frozenset[int]  # mails an earlier answer covered
     keys: frozenset[str]  # outbox keys already recorded for it
     last_written_at: dt.datetime | None  # our latest mail to it, any kind
+    missing: frozenset[str] = frozenset()  # what is missing now (``Application.missing``)
+    listed: tuple[Listed, ...] = ()  # our mails to it that listed missing items
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,13 @@ class Due:
     key: str
     application_id: int
     answers: int | None  # the mail it answers (threading), or None
+    reminder: int | None = None  # a follow-up also standing for the reminder J-<n>
+
+
+def last_about(app: ApplicationFacts) -> dt.datetime | None:
+    """When we last wrote to ``app`` about the items it misses now (the same set)."""
+    found = [m.at for m in app.listed if m.missing is None or m.missing == app.missing]
+    return max(found) if found else None
 
 
 def covered_by(mails: Sequence[MailFacts], answered: Sequence[int]) -> frozenset[int]:
@@ -117,21 +140,37 @@ def _chasers(app: ApplicationFacts, programme: Programme, now: dt.datetime) -> l
     deadline = programme.deadline_at
     if app.status != INCOMPLET or not app.mails or (deadline is not None and now >= deadline):
         return []
+    spec = programme.notifications
+    about = last_about(app)
+    every = dt.timedelta(days=spec.same_missing_every_days)
+
+    def too_soon(at: dt.datetime) -> bool:  # we wrote about these very items not long before
+        return about is not None and at - about < every
+
     latest = app.mails[-1]
     first = app.mails[0].received_at
-    found: list[Due] = []
+    reminder: int | None = None  # the reminder whose moment it is
+    reminder_goes = False
     for days_before, moment in reversed(reminder_moments(programme)):
         if moment <= now < moment + REMINDER_WINDOW and first < moment:
-            quiet = (
+            reminder = days_before
+            # judged at its moment: a reminder held back is not sent later in the day
+            reminder_goes = not too_soon(moment) and (
                 app.last_written_at is None or now - app.last_written_at >= QUIET_BEFORE_REMINDER
             )
-            if quiet:
-                found.append(Due(RAPPEL, f"{RAPPEL}:{app.id}:J-{days_before}", app.id, latest.id))
             break  # only the latest reminder moment counts
-    if found:
-        return found
-    wait = dt.timedelta(days=programme.notifications.follow_up_after_days)
+    wait = dt.timedelta(days=spec.follow_up_after_days)
+    follow_up = f"{RELANCE}:{app.id}"
     quiet = app.last_written_at is None or now - app.last_written_at >= wait
-    if wait > dt.timedelta(0) and now - first >= wait and quiet:
-        found.append(Due(RELANCE, f"{RELANCE}:{app.id}", app.id, latest.id))
-    return found
+    if (
+        follow_up not in app.keys
+        and wait > dt.timedelta(0)
+        and now - first >= wait
+        and quiet
+        and not too_soon(now)
+    ):
+        # A reminder due the same day is merged into it: one mail, not two.
+        return [Due(RELANCE, follow_up, app.id, latest.id, reminder)]
+    if reminder is not None and reminder_goes:
+        return [Due(RAPPEL, f"{RAPPEL}:{app.id}:J-{reminder}", app.id, latest.id)]
+    return []

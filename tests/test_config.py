@@ -116,6 +116,21 @@ def test_the_blank_form_ships_beside_its_programme(tmp_path: Path) -> None:
         load_programme_file(path)
 
 
+def test_same_missing_every_days_defaults_and_is_read_from_the_programme(tmp_path: Path) -> None:
+    blank = load_programme("blossom-2026").blank_form_path
+    assert blank is not None
+    shutil.copy(blank, tmp_path / blank.name)
+    assert load_programme("blossom-2026").notifications.same_missing_every_days == 3
+    programme = load_programme_file(
+        write_variant(tmp_path, lambda d: d["notifications"].pop("same_missing_every_days"))
+    )
+    assert programme.notifications.same_missing_every_days == 3  # the default
+    programme = load_programme_file(
+        write_variant(tmp_path, lambda d: d["notifications"].update(same_missing_every_days=5))
+    )
+    assert programme.notifications.same_missing_every_days == 5
+
+
 def test_eligibility_must_name_fields_of_the_form(tmp_path: Path) -> None:
     path = write_variant(tmp_path, lambda d: d["eligibility"].update(address_field="entreprise.siege"))
     with pytest.raises(ConfigError, match="eligibility.address_field"):
@@ -128,6 +143,9 @@ def test_eligibility_must_name_fields_of_the_form(tmp_path: Path) -> None:
         (lambda d: d["notifications"].update(summary_fields=["entreprise.siege"]), "summary_fields"),
         (lambda d: d["notifications"].update(summary_counts={"annexes": "Annexes"}), "summary_counts"),
         (lambda d: d["notifications"].update(from_mailbox="direction"), "from_mailbox"),
+        (lambda d: d["notifications"].update(same_missing_every_days=-1), "same_missing_every_days"),
+        (lambda d: d["notifications"].update(same_missing_every_days="trois"), "same_missing_every_days"),
+        (lambda d: d["notifications"].update(follow_up_after_days=-2), "follow_up_after_days"),
     ],
 )
 def test_notifications_must_name_the_form_and_mailboxes(tmp_path: Path, change, expected: str) -> None:

@@ -179,6 +179,10 @@ def test_a_reminder_that_could_not_leave_within_a_day_is_dropped(filed: Store) -
     with filed.sessions.begin() as session:
         plan_and_record(session, filed.archive, BLOSSOM, NOW)  # the acknowledgements
     deliver(filed.sessions, filed.archive, Recording(), "info@coopcity.be", NOW)
+    follow_up = NOW + dt.timedelta(days=3, minutes=1)  # the follow-ups go first, on their day
+    with filed.sessions.begin() as session:
+        plan_and_record(session, filed.archive, BLOSSOM, follow_up)
+    deliver(filed.sessions, filed.archive, Recording(), "info@coopcity.be", follow_up)
     with filed.sessions.begin() as session:
         reminders = plan_and_record(session, filed.archive, BLOSSOM, reminder_morning)
         assert reminders and {r.kind for r in reminders} == {"rappel"}
@@ -238,7 +242,8 @@ def test_an_answer_to_check_is_never_called_missing_nor_chased(
     # Reminder morning (D-2): only the application that lacks something is reminded.
     with store.sessions.begin() as session:
         reminders = plan_and_record(session, store.archive, BLOSSOM, brussels(2026, 9, 12, 8, 1))
-    assert [r.kind for r in reminders] == ["rappel"]
+    # (the other one's follow-up, due the same morning, stands for its reminder: one mail)
+    assert [r.kind for r in reminders] == ["relance"]
     assert all(r.application_id != creche_id for r in reminders)
     # The follow-up days later: still nothing for it.
     with store.sessions.begin() as session:
