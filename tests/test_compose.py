@@ -27,6 +27,7 @@ def context(**over: Any) -> dict[str, Any]:
         "incomplete": True,
         "late": False,
         "missing": ["Vos statuts", "Le CV de la personne référente pour COOPCITY"],
+        "missing_short": "vos statuts et le CV de la personne référente pour COOPCITY",  # chasers' subject
         "to_check": [],
         "understood": [("Nom de l’entreprise", "Vélo Solidaire")],
         "files": [{"name": "dossier.docx", "what": "dossier de candidature", "received": "hier"}],

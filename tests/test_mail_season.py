@@ -80,7 +80,7 @@ def test_one_missing_cv_brings_the_acknowledgement_and_one_follow_up_not_four_ma
     mails = received(dovecot, applicant)
     assert [subject(m) for m in mails] == [
         "Accusé de réception – Vélo Solidaire – BLOSSOM 2026-2027",
-        "Il manque encore le CV de la personne référente pour COOPCITY à votre dossier",
+        "Il manque encore le CV de la personne référente pour COOPCITY à votre dossier – Vélo Solidaire",
     ]
     assert (mails[1].date - mails[0].date) >= dt.timedelta(days=3)
     follow_up = " ".join(mails[1].text.split())
@@ -107,7 +107,7 @@ def test_an_earlier_dossier_missing_its_cv_gets_a_mail_at_most_every_three_days(
     subjects = [subject(m) for m in mails]
     assert subjects[0].startswith("Accusé de réception")
     assert subjects[1] == (
-        "Il manque encore le CV de la personne référente pour COOPCITY à votre dossier"
+        "Il manque encore le CV de la personne référente pour COOPCITY à votre dossier – Vélo Solidaire"
     )
     # (the header's text has its spaces flattened: the template's no-break space is a space)
     assert subjects[2] == "Rappel : clôture le lundi 14 septembre 2026 à 10:00 – Vélo Solidaire"
