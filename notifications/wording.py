@@ -67,8 +67,9 @@ def missing_label(programme: Programme, key: str) -> str:
     return spec.title or spec.label or key
 
 
-def missing_labels(programme: Programme, keys: list[str]) -> list[str]:
-    """The labels of ``keys``, the form's fields first in the form's order, then annexes."""
+def in_form_order(programme: Programme, keys: list[str]) -> list[str]:
+    """``keys`` sorted as a person reads them: the dossier, the form's fields in the form's
+    order, then the annexes in the programme's order."""
     order = {k: i for i, k in enumerate(programme.field_keys())}
     annexes = {f"annexe.{a.key}": i for i, a in enumerate(programme.annexes)}
 
@@ -79,7 +80,12 @@ def missing_labels(programme: Programme, keys: list[str]) -> list[str]:
             return (1, order[key], key)
         return (2, annexes.get(key, len(annexes)), key)
 
-    return [missing_label(programme, k) for k in sorted(keys, key=rank)]
+    return sorted(keys, key=rank)
+
+
+def missing_labels(programme: Programme, keys: list[str]) -> list[str]:
+    """The labels of ``keys``, the form's fields first in the form's order, then annexes."""
+    return [missing_label(programme, k) for k in in_form_order(programme, keys)]
 
 
 QUESTION_LIMIT = 100 # characters of a question quoted to an applicant
@@ -108,17 +114,7 @@ _PARENTHESIS_AT_END = re.compile(r"\s*\([^()]*\)$")
 
 def missing_questions(programme: Programme, keys: list[str]) -> list[str]:
     """``missing_labels`` in the same order, each with its question (``missing_question``)."""
-    order = {k: i for i, k in enumerate(programme.field_keys())}
-    annexes = {f"annexe.{a.key}": i for i, a in enumerate(programme.annexes)}
-
-    def rank(key: str) -> tuple[int, int, str]:
-        if key == DOSSIER:
-            return (0, 0, key)
-        if key in order:
-            return (1, order[key], key)
-        return (2, annexes.get(key, len(annexes)), key)
-
-    return [missing_question(programme, k) for k in sorted(keys, key=rank)]
+    return [missing_question(programme, k) for k in in_form_order(programme, keys)]
 
 
 def french_typography(text: str) -> str:

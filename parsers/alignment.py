@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from rapidfuzz.distance import Indel
 
-from parsers.filling import FillResult, LabelPlace, _has_content
+from parsers.filling import FillResult, LabelPlace, has_content
 from parsers.labels import key_of
 from parsers.normalise import is_placeholder
 
@@ -540,9 +540,9 @@ def _text(tokens: list[Token], texts: Sequence[str], begin: int, end: int) -> li
     # the separator after a label (« : », « – », « = ») goes; a bullet the applicant typed
     # at the start of an answer's own paragraph stays, as written
     lines[0] = _LEADING.sub("", lines[0])
-    kept = [line.strip() for line in lines if _has_content(line)]
+    kept = [line.strip() for line in lines if has_content(line)]
     if kept:
         kept[-1] = _TRAILING.sub("", kept[-1])
-    kept = [line for line in kept if _has_content(line)]
+    kept = [line for line in kept if has_content(line)]
     # a content control's placeholder printed beside an answer (PDF exports) is no answer
     return [line for line in kept if not (len(line) < 80 and is_placeholder(line) and any(c.isalpha() for c in line))] or kept

@@ -18,8 +18,8 @@ from guichet.errors import UnknownForm, UnsupportedFormat
 from parsers import normalise
 from parsers.alignment import AlignedAnswer, Aligner, Template
 from parsers.blocks import Block, DocumentText
-from parsers.choices import read_choices
-from parsers.filling import FillResult, FormFiller, RawAnswer, _raw
+from parsers.choices import NOTHING_CHOSEN, read_choices
+from parsers.filling import FillResult, FormFiller, RawAnswer, raw_answer
 from parsers.labels import key_of
 from parsers.sniff import sniff
 
@@ -135,25 +135,22 @@ def _filler(programme_id: str) -> FormFiller:
 @cache
 def _aligner(programme_id: str) -> Aligner | None:
     """The aligner for a programme's blank form, or None when it ships none."""
-    path = load_programme(programme_id).blank_form_path
-    if path is None:
+    programme = load_programme(programme_id)
+    if programme.blank_form_path is None:
         return None
     from parsers.word_reader import read_word
 
-    blank = read_word(path.read_bytes())
-    filler = _filler(programme_id)
-    texts = filler.reading_texts(filler.reading_blocks(blank))
-    labels = {spec.key: list(spec.labels) for spec in filler.fields}
+    filled = _filler(programme_id).fill(read_word(programme.blank_form_path.read_bytes()))
+    labels = {spec.key: list(spec.labels) for spec in _filler(programme_id).fields}
     groups = []
-    for section in load_programme(programme_id).form.sections:
+    for section in programme.form.sections:
         if section.any_order:
             by_label: dict[str, list[str]] = {}
             for spec in section.fields:
                 by_label.setdefault(key_of(spec.label or ""), []).append(spec.key)
             keys = [spec.key for spec in section.fields]
             groups.extend((keys, group) for group in by_label.values() if len(group) > 1)
-    form = load_programme(programme_id).form
-    return Aligner(Template.from_reading(texts, filler.fill(blank).places), labels, groups, form.stops)
+    return Aligner(Template.from_reading(filled.texts, filled.places), labels, groups, programme.form.stops)
 
 
 def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Programme, FillResult]:
@@ -182,10 +179,9 @@ def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Progr
 def fill_document(doc: DocumentText, programme_id: str | None = None, *, converted_from: str | None = None) -> ParsedDossier:
     programme, result = recognise(doc, programme_id)
     form = programme.form
-    filler = _filler(programme.id)
-    blocks = filler.reading_blocks(doc)
+    blocks = result.blocks
     aligner = _aligner(programme.id)
-    aligned = aligner.read(filler.reading_texts(blocks), result) if aligner else {}
+    aligned = aligner.read(result.texts, result) if aligner else {}
     any_order = {f.key for section in form.sections if section.any_order for f in section.fields}
     fields: dict[str, Any] = {}
     readings: dict[str, FieldReading] = {}
@@ -285,7 +281,7 @@ def combine(spec: FieldSpec, labels: RawAnswer, aligned: AlignedAnswer | None,
     beside_label = bool(aligned.lines) and aligned.block == aligned.label_block
     if any_order and labels.where in ("cell-below", "cell-right") and not beside_label:
         return labels, by_labels, "labels"  # repeated labels in columns: the cell under each
-    answer = RawAnswer("", True, "aligned", lines=[]) if aligned.template_kept else _raw(aligned.lines, "aligned")
+    answer = RawAnswer("", True, "aligned", lines=[]) if aligned.template_kept else raw_answer(aligned.lines, "aligned")
     answer.block = aligned.block
     by_alignment = by_labels if answer.lines == labels.lines else normalise_answer(spec, answer)
     ended_by_a_label = not answer.lines and labels.where == "inline" and labels.block == aligned.label_block
@@ -315,9 +311,6 @@ def describe_place(blocks: list[Block], index: int | None) -> str | None:
     return f"paragraphe {sum(1 for b in blocks[:index] if not b.in_table) + 1}"
 
 
-BLANK_WARNINGS = ("aucune case cochée.", "liste laissée intacte : aucun choix indiqué.")
-
-
 def state_of(spec: FieldSpec, answer: RawAnswer, reading: normalise.Normalised) -> FieldState:
     """Filled when a value was read; unread when something was written that gave none
     (the normalisers say so with a warning) or a required question cannot be found;
@@ -328,7 +321,7 @@ def state_of(spec: FieldSpec, answer: RawAnswer, reading: normalise.Normalised) 
         # the question itself is gone: removed with its answer, or retyped past recognition;
         # the applicant is not told a required answer is missing on that guess
         return "unread" if spec.required else "blank"
-    if reading.warning and reading.warning not in BLANK_WARNINGS:
+    if reading.warning and reading.warning not in NOTHING_CHOSEN:
         return "unread"
     return "blank"
 

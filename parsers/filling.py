@@ -74,7 +74,9 @@ class FillResult:
     answers: dict[str, RawAnswer]
     labels_found: int
     labels_total: int
-    places: dict[str, LabelPlace] = field(default_factory=dict)  # indices into ``reading_blocks``
+    places: dict[str, LabelPlace] = field(default_factory=dict)  # indices into ``blocks``
+    blocks: list[Block] = field(default_factory=list)  # the blocks read (``reading_blocks``)
+    texts: list[str] = field(default_factory=list)  # their texts (``reading_texts``)
 
     @property
     def coverage(self) -> float:
@@ -159,7 +161,7 @@ class FormFiller:
                                                  flowing=doc.format == "pdf")
                 answers[spec.key].block = reading.end
         places = {self.fields[i].key: LabelPlace(r.start, r.end, r.split) for i, r in assigned.items()}
-        return FillResult(answers, len(assigned), len(self.fields), places)
+        return FillResult(answers, len(assigned), len(self.fields), places, blocks, texts)
 
     def _join_continued_tables(self, blocks: list[Block]) -> list[Block]:
         """A table a PDF page break cut in two is one table again; a row cut in two
@@ -339,9 +341,9 @@ class FormFiller:
                 break
             if blocks[j].in_table and layout.row_has_boundary(blocks[j], boundaries):
                 break
-            if _has_content(texts[j]):
+            if has_content(texts[j]):
                 lines.append(texts[j].strip())
-        return _raw(lines, where)
+        return raw_answer(lines, where)
 
     @staticmethod
     def _flow_after(last: int, blocks: list[Block], texts: list[str], boundaries: set[int]) -> list[str]:
@@ -350,7 +352,7 @@ class FormFiller:
         for j in range(last + 1, len(blocks)):
             if j in boundaries or blocks[j].in_table:
                 break
-            if _has_content(texts[j]):
+            if has_content(texts[j]):
                 lines.append(texts[j].strip())
         return lines
 
@@ -361,10 +363,10 @@ class FormFiller:
         for j in layout.cell_after(block, r.end):
             if j in boundaries:
                 break
-            if _has_content(texts[j]):
+            if has_content(texts[j]):
                 lines.append(texts[j].strip())
         if lines:
-            return _raw(lines, "cell-inline")
+            return raw_answer(lines, "cell-inline")
         if spec.type == "score":
             grid = layout.grid_mark(block, texts)
             if grid is not None:
@@ -374,17 +376,17 @@ class FormFiller:
                 continue
             if any(j in boundaries for j in cell):
                 continue
-            cell_lines = [texts[j].strip() for j in cell if _has_content(texts[j])]
+            cell_lines = [texts[j].strip() for j in cell if has_content(texts[j])]
             if flowing and layout.is_last_row(blocks[cell[0]]):
                 cell_lines += self._flow_after(max(cell), blocks, texts, boundaries)
-            return _raw(cell_lines, where)
-        return _raw([], "cell-empty")
+            return raw_answer(cell_lines, where)
+        return raw_answer([], "cell-empty")
 
 
 PRIVATE_BULLETS = "\uf0b7\uf0a7\uf0d8\uf076\uf0fc\uf0a8\uf06c\uf06e"  # symbol-font list bullets in PDFs
 
 
-def _raw(lines: list[str], where: str) -> RawAnswer:
+def raw_answer(lines: list[str], where: str) -> RawAnswer:
     joined: list[str] = []
     for line in lines:
         line = line.lstrip(PRIVATE_BULLETS).strip()
@@ -405,7 +407,7 @@ def _hyphen_wrapped(previous: str, line: str) -> bool:
     return previous.endswith("-") and len(previous) > 1 and previous[-2].isalpha() and line[:1].isalpha()
 
 
-def _has_content(text: str) -> bool:
+def has_content(text: str) -> bool:
     """Letters, digits or symbols (a lone "€." counts; a lone "?" left by wrapping does not)."""
     return any(c.isalnum() or unicodedata.category(c) in ("Sc", "So", "Sm") for c in text)
 
