@@ -87,7 +87,7 @@ def applications(store: Store) -> list[Application]:
 
 
 def test_schema_is_at_head_and_matches_the_models(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0003"
+    assert current_revision(store.engine) == head_revision() == "0004"
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
@@ -162,7 +162,7 @@ def test_migration_0003_gives_what_was_filed_before_nothing_unread(
         upgrade(engine, "0002")
         with engine.begin() as connection:
             _rows_of_0002(connection)
-        upgrade(engine)
+        upgrade(engine, "0003")
         assert current_revision(engine) == "0003"
         downgrade(engine, "0002")  # and back: nothing filed before is lost on the way
         assert current_revision(engine) == "0002"

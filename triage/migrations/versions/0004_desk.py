@@ -1,0 +1,26 @@
+"""the coordinators' desk (issue #13)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-03 20:10:00
+
+Reserved for the desk's tables (corrections, accounts, withdrawals); the worker's
+health (issue #12) follows as 0005.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
