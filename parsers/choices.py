@@ -13,10 +13,9 @@ UNTICKED = ("☐", "□", "❑", "[ ]", "( )")
 BULLETS = "☒☑✓✔■⊠☐□❑[]() -–•·*\uf0b7\t"
 TRAILING_MARKS = (" X", " x", "\tX", "\tx", "☒", "✓", "✔")
 MATCH = 85
-# Warnings that say nothing was chosen: the field is blank, not unread.
+# Nothing chosen: the field is blank (``Normalised.blank``), not unread; these say why.
 NO_BOX_TICKED = "aucune case cochée."
 LIST_UNTOUCHED = "liste laissée intacte : aucun choix indiqué."
-NOTHING_CHOSEN = (NO_BOX_TICKED, LIST_UNTOUCHED)
 
 
 def read_choices(options: tuple[str, ...], lines: list[str]) -> Normalised:
@@ -32,9 +31,9 @@ def read_choices(options: tuple[str, ...], lines: list[str]) -> Normalised:
     if any(m is True for m in seen.values()):
         chosen = sorted(i for i, m in seen.items() if m is True)
     elif any(m is False for m in seen.values()):
-        return Normalised(None, NO_BOX_TICKED)
+        return Normalised(None, NO_BOX_TICKED, blank=True)
     elif len(seen) == len(options):
-        return Normalised(None, LIST_UNTOUCHED)
+        return Normalised(None, LIST_UNTOUCHED, blank=True)
     else:
         chosen = sorted(seen)
     return Normalised([options[i] for i in chosen])

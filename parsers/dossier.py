@@ -18,7 +18,7 @@ from guichet.errors import UnknownForm, UnsupportedFormat
 from parsers import normalise
 from parsers.alignment import AlignedAnswer, Aligner, Template
 from parsers.blocks import Block, DocumentText
-from parsers.choices import NOTHING_CHOSEN, read_choices
+from parsers.choices import read_choices
 from parsers.filling import FillResult, FormFiller, RawAnswer, raw_answer
 from parsers.labels import key_of
 from parsers.sniff import sniff
@@ -313,15 +313,15 @@ def describe_place(blocks: list[Block], index: int | None) -> str | None:
 
 def state_of(spec: FieldSpec, answer: RawAnswer, reading: normalise.Normalised) -> FieldState:
     """Filled when a value was read; unread when something was written that gave none
-    (the normalisers say so with a warning) or a required question cannot be found;
-    blank otherwise."""
+    (the normalisers say so with a warning, unless they say nothing was chosen) or a
+    required question cannot be found; blank otherwise."""
     if reading.value is not None:
         return "filled"
     if not answer.found:
         # the question itself is gone: removed with its answer, or retyped past recognition;
         # the applicant is not told a required answer is missing on that guess
         return "unread" if spec.required else "blank"
-    if reading.warning and reading.warning not in NOTHING_CHOSEN:
+    if reading.warning and not reading.blank:
         return "unread"
     return "blank"
 

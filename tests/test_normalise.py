@@ -794,3 +794,32 @@ def test_choice_ticked_in_the_list_round_trip(chosen: int, separator: str, mark:
 def test_choice_with_the_others_deleted_round_trip(chosen: int, shout: bool) -> None:
     option = OPTIONS[chosen].upper() if shout else OPTIONS[chosen]
     assert parse_niveau(f"  {option} ") == Normalised(VALUES[chosen])
+
+
+# --- choices: nothing chosen is blank, not unread ------------------------------------------
+
+TOPICS = ("Digital economy", "Youth capacity building", "Child poverty and vulnerability")
+
+
+@pytest.mark.parametrize(
+    ("lines", "state"),
+    [
+        (["☐ Digital economy", "☐ Youth capacity building", "☐ Child poverty and vulnerability"], "blank"),
+        (["Digital economy", "Youth capacity building", "Child poverty and vulnerability"], "blank"),
+        (["☒ Digital economy", "☐ Youth capacity building"], "filled"),
+    ],
+)
+def test_nothing_chosen_in_a_list_is_blank_with_its_reason(lines: list[str], state: str) -> None:
+    from config.programme import load_programme
+    from parsers.choices import read_choices
+    from parsers.dossier import state_of
+    from parsers.filling import RawAnswer
+
+    spec = load_programme("reves-2017").form.field("initiative.topics")
+    reading = read_choices(TOPICS, lines)
+    assert reading.blank is (state == "blank")
+    assert (reading.warning is not None) is (state == "blank")  # the reason is kept
+    answer = RawAnswer("\n".join(lines), True, lines=lines)
+    assert state_of(spec, answer, reading) == state
+    # a warning that is not « nothing chosen » still means unread
+    assert state_of(spec, answer, Normalised(None, "Date illisible : « x ».")) == "unread"

@@ -17,6 +17,9 @@ class Normalised:
     value: object | None  # JSON-ready: str, float, int, bool, list, or None
     warning: str | None = None  # French, for a coordinator
     detail: str | None = None  # yes_no only: the text after the oui/non
+    # No value because the applicant chose nothing (no box ticked, a list left intact): the
+    # field is blank, although the warning tells a coordinator why.
+    blank: bool = False
 
 
 # --- shared helpers ---------------------------------------------------------------------------
