@@ -19,7 +19,12 @@ an hour) and the scheduled cycles skip it until then; that backoff lives in the 
 it survives a restart. The final pass tries every mailbox whatever its backoff.
 
 Each cycle logs one French line with counts only: mailbox ids (never addresses),
-numbers of mails, statuses, duration; never a subject, a sender or a secret.
+numbers of mails, statuses, duration; never a subject, a sender or a secret. A failing
+mailbox's reason is in the line the first time (« programme en erreur : connexion
+impossible à … »), then « programme toujours en erreur depuis 20:14 UTC » while the same
+reason lasts; a line says when it works again. After each cycle that ran to its end the
+worker writes its heartbeat in the store (``ingest.health``) and tells systemd
+(``ingest.watchdog``: ``WATCHDOG=1``).
 """
 
 from __future__ import annotations
@@ -41,9 +46,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.programme import Programme
 from guichet.errors import ConfigError, GuichetError
+from ingest import watchdog
+from ingest.health import log_reason, record_cycle
 from ingest.mailbox import MailboxSettings, UnconfiguredMailbox
 from ingest.poll import Connect, CycleReport, open_imap, run_cycle
-from ingest.processing import Checker
+from ingest.processing import Checker, worker_identity
 from triage.check import check_message
 from triage.store import Store
 
@@ -125,7 +132,10 @@ class Worker:
     clock: Clock = utc_now
     connect: Connect = open_imap
     checker: Checker = check_message
+    notify: Callable[[str], object] = watchdog.notify
     cycles: int = field(default=0, init=False)
+    # mailbox id -> the reason already logged (this process): not repeated every cycle
+    told: dict[str, str] = field(default_factory=dict, init=False)
 
     def poll(self) -> CycleReport | None:
         """A scheduled cycle (mailboxes in backoff are skipped)."""
@@ -154,14 +164,41 @@ class Worker:
                 connect=self.connect,
                 checker=self.checker,
                 force=force,
+                progress=_Alive(self.notify),
             )
+            with self.store.sessions.begin() as session:
+                since = record_cycle(session, self.programme.id, report, now, worker_identity())
         except Exception as e:  # the next cycle tries again
             log.error("%s interrompu : %s ; nouvel essai au prochain relevé", name, _error_kind(e))
             log.debug("détail", exc_info=True)
             return None
         self.cycles += 1
-        log.info(cycle_line(name, report, time.monotonic() - started))
+        log.info(cycle_line(name, report, time.monotonic() - started, since, self.told, now))
+        for box in report.mailboxes:
+            if box.error:
+                self.told[box.id] = log_reason(box.error)
+            elif box.skipped_until is None and box.id in self.told:
+                del self.told[box.id]
+                log.info("boîte « %s » rétablie", box.id)
+        self.notify(watchdog.WATCHDOG)
         return report
+
+
+class _Alive:
+    """A cycle's progress as a sign of life for systemd's watchdog: a long backlog
+    (a mail's check may take ``GUICHET_CHECK_BUDGET`` seconds) is not a hung worker."""
+
+    def __init__(self, notify: Callable[[str], object]) -> None:
+        self.notify = notify
+
+    def start(self, what: str, total: int) -> None:
+        pass
+
+    def advance(self) -> None:
+        self.notify(watchdog.WATCHDOG)
+
+    def done(self) -> None:
+        pass
 
 
 def _error_kind(error: Exception) -> str:
@@ -178,8 +215,18 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n <= 1 else many}"
 
 
-def cycle_line(name: str, report: CycleReport, seconds: float) -> str:
-    """One line per cycle: counts only (no subject, sender, address or secret)."""
+def cycle_line(
+    name: str,
+    report: CycleReport,
+    seconds: float,
+    since: Mapping[str, dt.datetime] | None = None,
+    told: Mapping[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """One line per cycle: counts only (no subject, sender, address or secret), and the
+    reason of a failing mailbox unless ``told`` holds it already (then since when it
+    fails, from ``since``)."""
+    since, told = since or {}, told or {}
     new = sum(m.new for m in report.mailboxes)
     duplicates = sum(m.duplicates for m in report.mailboxes)
     checked = Counter(c.status for c in report.checked if c.status)
@@ -195,14 +242,27 @@ def cycle_line(name: str, report: CycleReport, seconds: float) -> str:
         parts.append(f"{errors} en erreur")
     boxes = []
     for box in report.mailboxes:
-        if box.error:
-            boxes.append(f"{box.id} en erreur")
+        failing = f" (en erreur depuis {since[box.id]:%H:%M} UTC)" if box.id in since else ""
+        if box.error and told.get(box.id) == log_reason(box.error) and box.id in since:
+            boxes.append(f"{box.id} toujours en erreur depuis {_moment(since[box.id], now)}")
+        elif box.error:
+            boxes.append(f"{box.id} en erreur : {log_reason(box.error)}")
         elif box.skipped_until:
-            boxes.append(f"{box.id} en attente jusqu'à {box.skipped_until:%H:%M} UTC")
+            boxes.append(
+                f"{box.id} en attente jusqu'à {box.skipped_until:%H:%M} UTC{failing}"
+            )
         else:
             boxes.append(f"{box.id} ok")
     duration = f"{seconds:.1f}".replace(".", ",")
     return f"{name} : {', '.join(parts)} ; boîtes : {', '.join(boxes)} ; {duration} s"
+
+
+def _moment(moment: dt.datetime, now: dt.datetime | None) -> str:
+    """« 20:14 UTC », or « 02/12 20:14 UTC » before ``now``'s day (log lines are in UTC)."""
+    moment = moment.astimezone(dt.UTC)
+    if now is not None and moment.date() == now.astimezone(dt.UTC).date():
+        return f"{moment:%H:%M} UTC"
+    return f"{moment:%d/%m %H:%M} UTC"
 
 
 def build_scheduler(
