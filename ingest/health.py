@@ -211,6 +211,8 @@ def _duration(delta: dt.timedelta) -> str:
 def alert_context(
     programme: Programme, outage: Outage, now: dt.datetime, settings: AlertSettings
 ) -> dict[str, object]:
+    from notifications.wording import when  # the heartbeat does not need it
+
     if outage.subject == CYCLES:
         what = "Le relevé des boîtes aux lettres"
     else:
