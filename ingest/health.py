@@ -21,10 +21,14 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from notifications.compose import Rendered
 
 from config.programme import Programme
 from guichet.errors import ConfigError
@@ -235,6 +239,14 @@ def alert_context(
     }
 
 
+def french_spaced(rendered: Rendered) -> Rendered:
+    """No-break spaces before « : ; ! ? » and inside « », as the digest sets its text."""
+    from notifications.compose import Rendered
+    from notifications.digest.render import french_spacing
+
+    return Rendered(*(french_spacing(p) for p in (rendered.subject, rendered.text, rendered.html)))
+
+
 def record_alerts(
     session: Session,
     archive: RawArchive,
@@ -245,8 +257,7 @@ def record_alerts(
 ) -> list[OutboxMail]:
     """One mail per coordinator and outage (its key makes a second one impossible), and
     the rows marked as alerted (or cleared, once the « rétabli » is recorded)."""
-    from notifications.compose import Rendered, render  # the heartbeat does not need them
-    from notifications.digest.render import french_spacing
+    from notifications.compose import render  # the heartbeat does not need them
     from notifications.outbox import record
 
     recorded: list[OutboxMail] = []
@@ -257,8 +268,7 @@ def record_alerts(
             "(notifications.digest.recipients ou manager.email)"
         )
     for outage in found:
-        plain = render(ALERT, alert_context(programme, outage, now, settings))
-        rendered = Rendered(*(french_spacing(p) for p in (plain.subject, plain.text, plain.html)))
+        rendered = french_spaced(render(ALERT, alert_context(programme, outage, now, settings)))
         for recipient in recipients:
             row = record(
                 session,

@@ -142,6 +142,7 @@ def send_test_mail(
     now: dt.datetime,
 ) -> Check:
     """A real mail to ``address``: recorded in the outbox, then sent like any other."""
+    from ingest.health import french_spaced
     from notifications.compose import bare_address, render
     from notifications.delivery import deliver
     from notifications.jobs import smtp_sender
@@ -166,7 +167,7 @@ def send_test_mail(
                 key=f"{TEST_KIND}:{programme.id}:{now:%Y%m%dT%H%M%S.%fZ}:{recipient}",
                 kind=TEST_KIND,
                 recipient=recipient,
-                rendered=render(TEST_KIND, test_mail_context(programme, now)),
+                rendered=french_spaced(render(TEST_KIND, test_mail_context(programme, now))),
                 now=now,
                 copy_to_sent=False,
             )
