@@ -37,7 +37,7 @@ from ingest.mailbox import (
     programme_mailboxes,
     tls_context,
 )
-from triage.store import DATA_DIR_ENV, DEFAULT_DATA_DIR, SQLITE_NAME, StoreSettings
+from triage.store import DATA_DIR_ENV, DEFAULT_DATA_DIR, StoreSettings
 
 PROBE_TIMEOUT = 15.0  # seconds for one network step (the worker allows 60)
 KEYWORD_ANY = b"\\*"
@@ -96,13 +96,13 @@ def check_data_dir(env: Mapping[str, str]) -> Check:
         return bad(what, f"{path} n'est pas un dossier inscriptible", f"sudo chown guichet {path}")
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        return bad(
-            what, f"{path} est lisible par d’autres (mode {mode:o})", f"chmod 700 {path}"
-        )
+        return bad(what, f"{path} est lisible par d’autres (mode {mode:o})", f"chmod 700 {path}")
     return good(what, f"{path} (privé)")
 
 
-def check_programme(programme_id: str | None, env: Mapping[str, str]) -> tuple[Check, Programme | None]:
+def check_programme(
+    programme_id: str | None, env: Mapping[str, str]
+) -> tuple[Check, Programme | None]:
     from ingest.poll import polled_programme
 
     what = "programme"
@@ -123,7 +123,9 @@ def check_programme(programme_id: str | None, env: Mapping[str, str]) -> tuple[C
             programme,
         )
     deadline = programme.deadline_at
-    closes = f", clôture le {deadline.astimezone(programme.zone):%d/%m/%Y à %H:%M}" if deadline else ""
+    closes = (
+        f", clôture le {deadline.astimezone(programme.zone):%d/%m/%Y à %H:%M}" if deadline else ""
+    )
     return (
         good(what, f"{programme.id} ({len(programme.mailboxes)} boîte(s){closes})"),
         programme,
@@ -150,14 +152,20 @@ def check_store(settings: StoreSettings) -> StoreState:
     url = make_url(settings.database_url)
     shown = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        return StoreState(good(what, f"{url.database} pas encore créée (guichet run la crée)"), False)
+        return StoreState(
+            good(what, f"{url.database} pas encore créée (guichet run la crée)"), False
+        )
     engine = make_engine(settings.database_url)
     try:
         current = current_revision(engine)
     except SQLAlchemyError as e:
         reason = " ".join(str(getattr(e, "orig", None) or type(e).__name__).split())[:200]
         return StoreState(
-            bad(what, f"inaccessible ({shown}) : {reason}", f"vérifier {DATA_DIR_ENV} ou GUICHET_DATABASE_URL"),
+            bad(
+                what,
+                f"inaccessible ({shown}) : {reason}",
+                f"vérifier {DATA_DIR_ENV} ou GUICHET_DATABASE_URL",
+            ),
             False,
         )
     finally:
@@ -237,8 +245,8 @@ def _tls_failure(error: ssl.SSLError, variable: Callable[[str], str]) -> tuple[s
     if isinstance(error, ssl.SSLCertVerificationError):
         return (
             f"certificat refusé ({error.verify_message})",
-            f"vérifier le nom du serveur ({variable('HOST')}) ; un serveur à certificat "
-            f"maison : {variable('CAFILE')}",
+            f"vérifier le nom du serveur ({variable('HOST')}) ; "
+            + f"un serveur à certificat maison : {variable('CAFILE')}",
         )
     return (
         f"échec de la négociation TLS ({error.reason or type(error).__name__})",
@@ -265,14 +273,24 @@ def check_mailbox(settings: MailboxSettings, *, timeout: float = PROBE_TIMEOUT) 
 
     try:
         if s.security == "ssl":
-            probe: imaplib.IMAP4 = imaplib.IMAP4_SSL(s.host, s.port, ssl_context=context, timeout=timeout)
+            probe: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                s.host, s.port, ssl_context=context, timeout=timeout
+            )
         else:
             probe = imaplib.IMAP4(s.host, s.port, timeout=timeout)
     except ssl.SSLError as e:
         reason, fix = _tls_failure(e, variable)
-        return [*checks, good(f"{name} : connexion", f"{s.host}:{s.port}"), bad(f"{name} : TLS", reason, fix)]
+        return [
+            *checks,
+            good(f"{name} : connexion", f"{s.host}:{s.port}"),
+            bad(f"{name} : TLS", reason, fix),
+        ]
     except (OSError, imaplib.IMAP4.error, EOFError) as e:
-        reason = _connection_failure(e, s.host, s.port) if isinstance(e, OSError) else f"réponse inattendue de {s.host}:{s.port} ({str(e)[:100]})"
+        reason = (
+            _connection_failure(e, s.host, s.port)
+            if isinstance(e, OSError)
+            else f"réponse inattendue de {s.host}:{s.port} ({str(e)[:100]})"
+        )
         return [*checks, bad(f"{name} : connexion", reason, port_fix)]
     checks.append(good(f"{name} : connexion", f"{s.host}:{s.port}, le serveur répond"))
     try:
@@ -305,9 +323,7 @@ def _signed_in_steps(s: MailboxSettings, name: str, oauth: bool) -> list[Check]:
     try:
         session.open()
     except MailboxError as e:
-        fix = (
-            f"vérifier {env_name(s.id, 'USER')} et le mot de passe ({env_name(s.id, 'PASSWORD_FILE')})"
-        )
+        fix = f"vérifier {env_name(s.id, 'USER')} et le mot de passe ({env_name(s.id, 'PASSWORD_FILE')})"
         if oauth:
             fix += " ; ce serveur propose OAuth2 (Microsoft 365, Gmail) : voir « guichet login » dans le README"
         return [bad(f"{name} : identification", e.message.split(" : ", 1)[-1], fix)]
@@ -402,12 +418,18 @@ def check_smtp(env: Mapping[str, str], *, timeout: float = PROBE_TIMEOUT) -> lis
     context = tls_context(s)  # type: ignore[arg-type]  # the same three fields
     try:
         if s.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=timeout, context=context
+            )
         else:
             client = smtplib.SMTP(s.host, s.port, timeout=timeout)
     except ssl.SSLError as e:
         reason, fix = _tls_failure(e, lambda key: ENV_PREFIX + key)
-        return [*checks, good(f"{what} : connexion", f"{s.host}:{s.port}"), bad(f"{what} : TLS", reason, fix)]
+        return [
+            *checks,
+            good(f"{what} : connexion", f"{s.host}:{s.port}"),
+            bad(f"{what} : TLS", reason, fix),
+        ]
     except (OSError, smtplib.SMTPException) as e:
         reason = _connection_failure(e, s.host, s.port) if isinstance(e, OSError) else str(e)[:150]
         return [*checks, bad(f"{what} : connexion", reason, port_fix)]
@@ -420,7 +442,14 @@ def check_smtp(env: Mapping[str, str], *, timeout: float = PROBE_TIMEOUT) -> lis
                 client.ehlo()
             sock = client.sock
             if isinstance(sock, ssl.SSLSocket):
-                checks.append(good(f"{what} : TLS", f"{sock.version()}, certificat vérifié" if s.verify else f"{sock.version()}, certificat NON vérifié"))
+                checks.append(
+                    good(
+                        f"{what} : TLS",
+                        f"{sock.version()}, certificat vérifié"
+                        if s.verify
+                        else f"{sock.version()}, certificat NON vérifié",
+                    )
+                )
             else:
                 checks.append(good(f"{what} : TLS", "sans chiffrement (machine locale seulement)"))
     except ssl.SSLError as e:
@@ -435,7 +464,11 @@ def check_smtp(env: Mapping[str, str], *, timeout: float = PROBE_TIMEOUT) -> lis
         # The worker's own connection code, sign-in included (SmtpSender opens one per mail).
         SmtpSender(s)._connect().quit()
     except (OSError, smtplib.SMTPException) as e:
-        reply = e.smtp_error.decode("utf-8", "replace") if isinstance(e, smtplib.SMTPResponseException) and isinstance(e.smtp_error, bytes) else str(e)
+        reply = (
+            e.smtp_error.decode("utf-8", "replace")
+            if isinstance(e, smtplib.SMTPResponseException) and isinstance(e.smtp_error, bytes)
+            else str(e)
+        )
         checks.append(
             bad(
                 f"{what} : identification",
@@ -457,7 +490,6 @@ def check_templates(programme: Programme, now: dt.datetime) -> Check:
 
     from ingest.health import ALERT, AlertSettings, Outage, alert_context
     from notifications.compose import environment, render
-
     from notifications.digest.render import environment as digest_environment
 
     what = "modèles de courriels"
@@ -470,14 +502,22 @@ def check_templates(programme: Programme, now: dt.datetime) -> Check:
         render("essai", test_mail_context(programme, now))
     except TemplateError as e:
         where = f"{getattr(e, 'name', None) or '?'}, ligne {getattr(e, 'lineno', None) or '?'}"
-        return bad(what, f"{where} : {e.message or type(e).__name__}", "corriger le modèle dans notifications/templates")
+        return bad(
+            what,
+            f"{where} : {e.message or type(e).__name__}",
+            "corriger le modèle dans notifications/templates",
+        )
     return good(what, f"{len(names)} modèles lus, alerte et essai rendus")
 
 
 def test_mail_context(programme: Programme, now: dt.datetime) -> dict[str, object]:
     from notifications.wording import when
 
-    return {"programme": programme.name, "organisation": programme.organisation, "now": when(now, programme)}
+    return {
+        "programme": programme.name,
+        "organisation": programme.organisation,
+        "now": when(now, programme),
+    }
 
 
 def check_libreoffice(timeout: float = 60.0) -> Check:
@@ -540,7 +580,13 @@ def check_clock(
             zone = programme.zone
             here = now.astimezone(zone)
         except Exception as e:  # noqa: BLE001 - a zone missing from tzdata, whatever the error
-            checks.append(bad("fuseau horaire", f"« {programme.timezone} » inconnu ({type(e).__name__})", "sudo apt-get install tzdata"))
+            checks.append(
+                bad(
+                    "fuseau horaire",
+                    f"« {programme.timezone} » inconnu ({type(e).__name__})",
+                    "sudo apt-get install tzdata",
+                )
+            )
         else:
             offset = here.strftime("%z")
             checks.append(

@@ -73,9 +73,7 @@ def _upsert(
     row = _row(session, programme_id, subject)
     if row is not None:
         return row
-    row = WorkerHealth(
-        programme_id=programme_id, subject=subject, worker=worker, last_cycle_at=now
-    )
+    row = WorkerHealth(programme_id=programme_id, subject=subject, worker=worker, last_cycle_at=now)
     try:
         with session.begin_nested():  # another worker may add it right now
             session.add(row)

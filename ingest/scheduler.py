@@ -248,9 +248,7 @@ def cycle_line(
         elif box.error:
             boxes.append(f"{box.id} en erreur : {log_reason(box.error)}")
         elif box.skipped_until:
-            boxes.append(
-                f"{box.id} en attente jusqu'à {box.skipped_until:%H:%M} UTC{failing}"
-            )
+            boxes.append(f"{box.id} en attente jusqu'à {box.skipped_until:%H:%M} UTC{failing}")
         else:
             boxes.append(f"{box.id} ok")
     duration = f"{seconds:.1f}".replace(".", ",")

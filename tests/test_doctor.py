@@ -21,7 +21,9 @@ from triage.store import StoreSettings, make_engine, open_store, upgrade
 NOW = dt.datetime(2026, 9, 10, 9, 0, tzinfo=dt.UTC)
 
 
-def settings_env(accounts: Accounts, relay: SmtpRelay, data: Path, **changes: str) -> dict[str, str]:
+def settings_env(
+    accounts: Accounts, relay: SmtpRelay, data: Path, **changes: str
+) -> dict[str, str]:
     env = {
         **accounts.env,
         "GUICHET_PROGRAMME": "blossom-2026",
@@ -178,8 +180,14 @@ def test_nothing_configured_names_every_missing_setting(
     monkeypatch.chdir(tmp_path)
     assert run_cli(monkeypatch, {"GUICHET_PROGRAMME": "blossom-2026"}) == 1
     out = capsys.readouterr().out
-    assert f"✗ dossier des données : GUICHET_DATA_DIR n'est pas défini (les commandes utiliseraient {tmp_path.resolve()}/var)" in out
-    assert "✗ boîte « info » : réglages : GUICHET_IMAP_INFO_HOST n'est pas défini → définir GUICHET_IMAP_INFO_HOST" in out
+    assert (
+        f"✗ dossier des données : GUICHET_DATA_DIR n'est pas défini (les commandes utiliseraient {tmp_path.resolve()}/var)"
+        in out
+    )
+    assert (
+        "✗ boîte « info » : réglages : GUICHET_IMAP_INFO_HOST n'est pas défini → définir GUICHET_IMAP_INFO_HOST"
+        in out
+    )
     assert "✗ boîtes : aucune boîte configurée : guichet run refuse de démarrer" in out
     assert "✗ envoi (SMTP) : GUICHET_SMTP_HOST n'est pas défini" in out
     assert not (tmp_path / "var").exists()  # the doctor creates nothing
@@ -204,12 +212,17 @@ def test_a_data_folder_others_can_read_is_named(tmp_path: Path) -> None:
     folder.mkdir(mode=0o755)
     folder.chmod(0o755)
     line = check_data_dir({"GUICHET_DATA_DIR": str(folder)}).line()
-    assert line == f"✗ dossier des données : {folder} est lisible par d’autres (mode 755) → chmod 700 {folder}"
+    assert (
+        line
+        == f"✗ dossier des données : {folder} est lisible par d’autres (mode 755) → chmod 700 {folder}"
+    )
     folder.chmod(0o700)
     assert check_data_dir({"GUICHET_DATA_DIR": str(folder)}).ok
 
 
-def test_an_unsynchronised_clock_is_a_problem(accounts: Accounts, smtp_relay: SmtpRelay, data: Path) -> None:
+def test_an_unsynchronised_clock_is_a_problem(
+    accounts: Accounts, smtp_relay: SmtpRelay, data: Path
+) -> None:
     lines: list[str] = []
     env = settings_env(accounts, smtp_relay, data)
     assert diagnose(env, None, NOW, synchronised=lambda: False, say=lines.append) == 1

@@ -32,7 +32,7 @@ from ingest.poll import CycleReport, MailboxReport
 from ingest.scheduler import Worker
 from ingest.watchdog import notify
 from tests.conftest import Accounts
-from tests.servers import SmtpRelay, free_port
+from tests.servers import SmtpRelay
 from tests.stores import BLOSSOM
 from triage.models import OutboxMail, WorkerHealth
 from triage.store import Store
@@ -45,7 +45,9 @@ SETTINGS = AlertSettings(worker_after=20 * MINUTE, mailbox_after=3 * HOUR)
 
 def report(**errors: str | None) -> CycleReport:
     return CycleReport(
-        mailboxes=[MailboxReport(box, f"{box}@coopcity.be", error=err) for box, err in errors.items()]
+        mailboxes=[
+            MailboxReport(box, f"{box}@coopcity.be", error=err) for box, err in errors.items()
+        ]
     )
 
 
@@ -67,7 +69,9 @@ def test_the_heartbeat_is_one_row_per_cycle_kind_and_mailbox_updated_in_place(
             )
         assert since == {"programme": T0}  # the first failure, kept from cycle to cycle
     with sqlite_store.sessions.begin() as session:
-        record_cycle(session, "blossom-2026", report(info=None, programme=None), T0 + 9 * MINUTE, "w1")
+        record_cycle(
+            session, "blossom-2026", report(info=None, programme=None), T0 + 9 * MINUTE, "w1"
+        )
     with sqlite_store.sessions() as session:
         rows = {r.subject: r for r in heartbeats(session, "blossom-2026")}
         assert session.scalar(select(func.count()).select_from(WorkerHealth)) == 3
@@ -105,7 +109,12 @@ def test_cycles_stopped_for_n_minutes_is_one_outage_and_hides_the_stale_mailboxe
 
 
 def test_a_mailbox_failing_for_n_hours_then_recovered() -> None:
-    failing = row("info", last_cycle_at=T0, failing_since=T0 - 3 * HOUR, last_error="boîte « info » (a@b.be) : refusé")
+    failing = row(
+        "info",
+        last_cycle_at=T0,
+        failing_since=T0 - 3 * HOUR,
+        last_error="boîte « info » (a@b.be) : refusé",
+    )
     cycles = row(CYCLES, last_cycle_at=T0, last_success_at=T0)
     assert outages([cycles, failing], ["info"], T0, SETTINGS) == [
         Outage("info", T0 - 3 * HOUR, "refusé")
@@ -122,7 +131,9 @@ def test_alert_settings_from_the_environment() -> None:
     from guichet.errors import ConfigError
 
     assert AlertSettings.from_env({}) == SETTINGS
-    assert AlertSettings.from_env({"GUICHET_ALERT_WORKER_MINUTES": "7,5"}).worker_after == 7.5 * MINUTE
+    assert (
+        AlertSettings.from_env({"GUICHET_ALERT_WORKER_MINUTES": "7,5"}).worker_after == 7.5 * MINUTE
+    )
     with pytest.raises(ConfigError, match="GUICHET_ALERT_MAILBOX_HOURS : « -1 »"):
         AlertSettings.from_env({"GUICHET_ALERT_MAILBOX_HOURS": "-1"})
 
@@ -237,11 +248,15 @@ def test_a_stopped_worker_is_told_once_and_its_return_once(
     lines: list[str] = []
     assert alert(env, "blossom-2026", T0 + 10 * MINUTE, lines.append) == 0  # not yet
     assert to_coordinator(smtp_relay, before) == []
-    assert lines == ["✓ service (guichet run) : dernier relevé réussi le 10/09/2026 08:00 UTC (il y a 10 min)"]
+    assert lines == [
+        "✓ service (guichet run) : dernier relevé réussi le 10/09/2026 08:00 UTC (il y a 10 min)"
+    ]
 
     lines.clear()
     assert alert(env, "blossom-2026", T0 + 25 * MINUTE, lines.append) == 1
-    assert lines[0].startswith("✗ service (guichet run) : aucun relevé réussi depuis le 10/09/2026 08:00 UTC")
+    assert lines[0].startswith(
+        "✗ service (guichet run) : aucun relevé réussi depuis le 10/09/2026 08:00 UTC"
+    )
     assert lines[1] == "✓ alerte : 1 courriel(s) préparé(s) pour les coordinateurs, 1 envoyé(s)"
     [mail] = to_coordinator(smtp_relay, before)
     assert " ".join(mail["Subject"].split()) == "Guichet BLOSSOM 2026-2027 : le relevé est arrêté"
@@ -327,8 +342,9 @@ def test_run_refuses_without_a_data_folder_or_a_mailbox(
 def test_run_warns_at_start_about_a_mailbox_it_cannot_find(
     accounts: Accounts, tmp_path: Path
 ) -> None:
-    from tests.test_cli_run import start_worker, wait_until
     import signal
+
+    from tests.test_cli_run import start_worker, wait_until
 
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
@@ -349,6 +365,9 @@ def test_run_warns_at_start_about_a_mailbox_it_cannot_find(
             worker.kill()
             worker.wait()
     text = log.read_text()
-    assert "boîte « programme » : DNS : nom inconnu : « imap.nulle-part.invalid » ; nouvel essai à chaque relevé" in text
+    assert (
+        "boîte « programme » : DNS : nom inconnu : « imap.nulle-part.invalid » ; nouvel essai à chaque relevé"
+        in text
+    )
     assert text.count("programme en erreur : connexion impossible à imap.nulle-part.invalid:") == 1
     assert "@" not in text and "Traceback" not in text

@@ -112,14 +112,20 @@ def diagnose(
         unconfigured, mailboxes = mailbox_settings(programme, env)
         _told(say, checks, unconfigured)
         if not mailboxes:
-            _told(say, checks, bad("boîtes", "aucune boîte configurée : guichet run refuse de démarrer"))
+            _told(
+                say,
+                checks,
+                bad("boîtes", "aucune boîte configurée : guichet run refuse de démarrer"),
+            )
         for settings in mailboxes:
             _told(say, checks, check_mailbox(settings))
     smtp = check_smtp(env)
     _told(say, checks, smtp)
     if send_test is not None:
         if programme is None or store is None or not store.current or not all(c.ok for c in smtp):
-            _told(say, checks, bad("courriel d’essai", "non envoyé : corriger d’abord ce qui précède"))
+            _told(
+                say, checks, bad("courriel d’essai", "non envoyé : corriger d’abord ce qui précède")
+            )
         else:
             _told(say, checks, send_test_mail(store_settings, programme, env, send_test, now))
     if programme is not None:
@@ -153,7 +159,9 @@ def send_test_mail(
     what = "courriel d’essai"
     recipient = bare_address(address.strip())
     if recipient is None:
-        return bad(what, f"adresse invalide : « {address[:100]} »", "une adresse comme moi@exemple.org")
+        return bad(
+            what, f"adresse invalide : « {address[:100]} »", "une adresse comme moi@exemple.org"
+        )
     sender = smtp_sender(env)
     mailbox = programme.sender_mailbox
     if sender is None or mailbox is None:
@@ -173,13 +181,17 @@ def send_test_mail(
             )
             assert row is not None  # a new key
             row_id = row.id
-        report = deliver(store.sessions, store.archive, sender, mailbox.address, now, kinds=(TEST_KIND,))
+        report = deliver(
+            store.sessions, store.archive, sender, mailbox.address, now, kinds=(TEST_KIND,)
+        )
         with store.sessions() as session:
             stored = session.get(OutboxMail, row_id)
             error = stored.last_error if stored is not None else None
     if row_id in report.sent:
         return good(what, f"remis au serveur pour {recipient} : vérifier qu’il est bien arrivé")
-    return bad(what, f"non remis : {error or 'serveur indisponible'}", "voir les lignes « envoi (SMTP) »")
+    return bad(
+        what, f"non remis : {error or 'serveur indisponible'}", "voir les lignes « envoi (SMTP) »"
+    )
 
 
 def _ago(moment: dt.datetime, now: dt.datetime) -> str:
@@ -199,9 +211,8 @@ def worker_check(
     from triage.store import open_store
 
     what = "service (guichet run)"
-    with open_store(store_settings, migrate=False) as store:
-        with store.sessions() as session:
-            rows = {row.subject: row for row in heartbeats(session, programme_id)}
+    with open_store(store_settings, migrate=False) as store, store.sessions() as session:
+        rows = {row.subject: row for row in heartbeats(session, programme_id)}
     cycles = rows.get(CYCLES)
     if cycles is None:
         return good(what, "aucun relevé enregistré pour l’instant (pas encore démarré ?)")
@@ -216,7 +227,9 @@ def worker_check(
     return good(what, f"dernier relevé réussi le {shown}")
 
 
-def alert(env: Mapping[str, str], programme_id: str | None, now: dt.datetime, say: Say = print) -> int:
+def alert(
+    env: Mapping[str, str], programme_id: str | None, now: dt.datetime, say: Say = print
+) -> int:
     """The worker's state from its heartbeat; alerts (and « rétabli ») recorded in the
     outbox and sent. The number of problems (ongoing outages included)."""
     from ingest.health import (
@@ -255,15 +268,43 @@ def alert(env: Mapping[str, str], programme_id: str | None, now: dt.datetime, sa
                     continue  # the line above says it
                 since = f"{outage.since:%d/%m/%Y %H:%M} UTC"
                 if outage.ongoing:
-                    _told(say, checks, bad(f"boîte « {outage.subject} »", f"en erreur depuis le {since} : {outage.reason}", "guichet doctor"))
+                    _told(
+                        say,
+                        checks,
+                        bad(
+                            f"boîte « {outage.subject} »",
+                            f"en erreur depuis le {since} : {outage.reason}",
+                            "guichet doctor",
+                        ),
+                    )
                 else:
-                    _told(say, checks, good(f"boîte « {outage.subject} »", f"rétablie (en erreur depuis le {since})"))
+                    _told(
+                        say,
+                        checks,
+                        good(
+                            f"boîte « {outage.subject} »", f"rétablie (en erreur depuis le {since})"
+                        ),
+                    )
             if found and sender is None:
-                _told(say, checks, bad("alerte", "personne ne peut être prévenu : GUICHET_SMTP_HOST n'est pas défini"))
+                _told(
+                    say,
+                    checks,
+                    bad(
+                        "alerte",
+                        "personne ne peut être prévenu : GUICHET_SMTP_HOST n'est pas défini",
+                    ),
+                )
                 return sum(1 for c in checks if not c.ok)
             recorded = record_alerts(session, store.archive, programme, found, now, settings)
         if sender is not None and programme.sender_mailbox is not None:
-            report = deliver(store.sessions, store.archive, sender, programme.sender_mailbox.address, now, kinds=KINDS)
+            report = deliver(
+                store.sessions,
+                store.archive,
+                sender,
+                programme.sender_mailbox.address,
+                now,
+                kinds=KINDS,
+            )
             if recorded:
                 sent = sum(1 for r in recorded if r.id in report.sent)
                 line = f"{len(recorded)} courriel(s) préparé(s) pour les coordinateurs, {sent} envoyé(s)"
