@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from notifications.compose import Rendered
+    from notifications.smtp import Sender
+    from triage.store import Store
 
 from config.programme import Programme
 from guichet.errors import ConfigError
@@ -285,3 +287,38 @@ def record_alerts(
         if health is not None:
             health.alerted_for = outage.since if outage.ongoing else None
     return recorded
+
+
+@dataclass
+class AlertReport:
+    """One run of the alerts: the outages found, the mails recorded and those sent."""
+
+    found: list[Outage]
+    recorded: list[int]
+    sent: list[int]
+
+
+def alert_coordinators(
+    store: Store,
+    programme: Programme,
+    sender: Sender | None,
+    now: dt.datetime,
+    settings: AlertSettings,
+) -> AlertReport:
+    """Outages from the heartbeat; with a sender, the alerts recorded in the outbox and
+    sent (a mail recorded earlier that could not leave goes now). Without one, nothing is
+    recorded: an alert days late, once SMTP is set, would mislead."""
+    from notifications.delivery import deliver
+
+    ids = [m.id for m in programme.mailboxes]
+    with store.sessions.begin() as session:
+        found = outages(heartbeats(session, programme.id), ids, now, settings)
+        if sender is None or programme.sender_mailbox is None:
+            return AlertReport(found, [], [])
+        recorded = [
+            row.id for row in record_alerts(session, store.archive, programme, found, now, settings)
+        ]
+    delivery = deliver(
+        store.sessions, store.archive, sender, programme.sender_mailbox.address, now, kinds=KINDS
+    )
+    return AlertReport(found, recorded, [i for i in recorded if i in delivery.sent])

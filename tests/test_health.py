@@ -59,8 +59,9 @@ def row(subject: str, **values: object) -> WorkerHealth:
 
 
 def test_the_heartbeat_is_one_row_per_cycle_kind_and_mailbox_updated_in_place(
-    sqlite_store: Store,
+    store: Store,
 ) -> None:
+    sqlite_store = store  # and PostgreSQL
     refused = "boîte « programme » (matthias@coopcity.be) : connexion refusée"
     for n in range(5):
         with sqlite_store.sessions.begin() as session:

@@ -230,17 +230,9 @@ def worker_check(
 def alert(
     env: Mapping[str, str], programme_id: str | None, now: dt.datetime, say: Say = print
 ) -> int:
-    """The worker's state from its heartbeat; alerts (and « rétabli ») recorded in the
-    outbox and sent. The number of problems (ongoing outages included)."""
-    from ingest.health import (
-        CYCLES,
-        KINDS,
-        AlertSettings,
-        heartbeats,
-        outages,
-        record_alerts,
-    )
-    from notifications.delivery import deliver
+    """The worker's state from its heartbeat; alerts (and « rétabli ») mailed to the
+    coordinators. The number of problems, an outage that lasts included."""
+    from ingest.health import CYCLES, AlertSettings, alert_coordinators
     from notifications.jobs import smtp_sender
     from triage.store import StoreSettings, open_store
 
@@ -250,67 +242,38 @@ def alert(
         _told(say, checks, programme_check)
         return len(checks)
     store_settings = StoreSettings.from_env(env)
-    store_state = check_store(store_settings)
-    if not store_state.current:
-        _told(say, checks, store_state.check if not store_state.check.ok else bad(
-            "base de données", "pas encore créée : le service n’a jamais démarré", "sudo systemctl start guichet"
-        ))  # fmt: skip
+    state = check_store(store_settings)
+    if not state.current:
+        never = bad("base de données", "pas encore créée : le service n’a jamais démarré",
+                    "sudo systemctl start guichet")  # fmt: skip
+        _told(say, checks, state.check if not state.check.ok else never)
         return len(checks)
     settings = AlertSettings.from_env(env)
     sender = smtp_sender(env)
     _told(say, checks, worker_check(store_settings, programme.id, now, settings))
     with open_store(store_settings, migrate=False) as store:
-        with store.sessions.begin() as session:
-            rows = heartbeats(session, programme.id)
-            found = outages(rows, [m.id for m in programme.mailboxes], now, settings)
-            for outage in found:
-                if outage.subject == CYCLES:
-                    continue  # the line above says it
-                since = f"{outage.since:%d/%m/%Y %H:%M} UTC"
-                if outage.ongoing:
-                    _told(
-                        say,
-                        checks,
-                        bad(
-                            f"boîte « {outage.subject} »",
-                            f"en erreur depuis le {since} : {outage.reason}",
-                            "guichet doctor",
-                        ),
-                    )
-                else:
-                    _told(
-                        say,
-                        checks,
-                        good(
-                            f"boîte « {outage.subject} »", f"rétablie (en erreur depuis le {since})"
-                        ),
-                    )
-            if found and sender is None:
-                _told(
-                    say,
-                    checks,
-                    bad(
-                        "alerte",
-                        "personne ne peut être prévenu : GUICHET_SMTP_HOST n'est pas défini",
-                    ),
-                )
-                return sum(1 for c in checks if not c.ok)
-            recorded = record_alerts(session, store.archive, programme, found, now, settings)
-        if sender is not None and programme.sender_mailbox is not None:
-            report = deliver(
-                store.sessions,
-                store.archive,
-                sender,
-                programme.sender_mailbox.address,
-                now,
-                kinds=KINDS,
-            )
-            if recorded:
-                sent = sum(1 for r in recorded if r.id in report.sent)
-                line = f"{len(recorded)} courriel(s) préparé(s) pour les coordinateurs, {sent} envoyé(s)"
-                _told(say, checks, good("alerte", line) if sent == len(recorded) else bad(
-                    "alerte", line + " ; les autres partiront au prochain passage", "voir guichet doctor"
-                ))  # fmt: skip
-            elif any(o.ongoing for o in found):
-                say("  (déjà signalé aux coordinateurs : une seule alerte par panne)")
+        report = alert_coordinators(store, programme, sender, now, settings)
+    for outage in report.found:
+        if outage.subject == CYCLES:
+            continue  # the service's line says it
+        what, since = f"boîte « {outage.subject} »", f"{outage.since:%d/%m/%Y %H:%M} UTC"
+        if outage.ongoing:
+            found = bad(what, f"en erreur depuis le {since} : {outage.reason}", "guichet doctor")
+        else:
+            found = good(what, f"rétablie (en erreur depuis le {since})")
+        _told(say, checks, found)
+    if report.found and sender is None:
+        nobody = "personne ne peut être prévenu : GUICHET_SMTP_HOST n'est pas défini"
+        _told(say, checks, bad("alerte", nobody))
+    elif report.recorded:
+        line = (
+            f"{len(report.recorded)} courriel(s) préparé(s) pour les coordinateurs, "
+            f"{len(report.sent)} envoyé(s)"
+        )
+        if len(report.sent) == len(report.recorded):
+            _told(say, checks, good("alerte", line))
+        else:
+            _told(say, checks, bad("alerte", line + " ; les autres partiront au prochain passage"))
+    elif any(o.ongoing for o in report.found):
+        say("  (déjà signalé aux coordinateurs : une seule alerte par panne)")
     return sum(1 for c in checks if not c.ok)
