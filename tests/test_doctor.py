@@ -233,3 +233,76 @@ def test_an_unsynchronised_clock_is_a_problem(
 
 def test_the_kernel_is_asked_about_the_clock() -> None:
     assert kernel_clock_synchronised() in (True, False)  # Linux: adjtimex answers
+
+
+def test_starttls_on_the_plain_port_is_checked_step_by_step(
+    accounts: Accounts, smtp_relay: SmtpRelay, dovecot: DovecotServer, data: Path
+) -> None:
+    lines: list[str] = []
+    env = settings_env(
+        accounts,
+        smtp_relay,
+        data,
+        GUICHET_IMAP_PROGRAMME_SECURITY="starttls",
+        GUICHET_IMAP_PROGRAMME_PORT=str(dovecot.imap_port),
+    )
+    assert diagnose(env, None, NOW, synchronised=lambda: True, say=lines.append) == 0, lines
+    [tls] = [line for line in lines if line.startswith("✓ boîte « programme » : TLS : ")]
+    assert tls.startswith("✓ boîte « programme » : TLS : TLSv1.") and "certificat vérifié" in tls
+
+
+class Accepting:
+    """aiosmtpd authenticator: one user, one password."""
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            b"info@coopcity.test",
+            b"bon-mot-de-passe",
+        )
+        return AuthResult(success=ok)
+
+
+@pytest.mark.parametrize(("password", "ok"), [("bon-mot-de-passe", True), ("mauvais", False)])
+def test_smtp_sign_in_is_checked_with_the_worker_s_code(
+    accounts: Accounts, smtp_relay: SmtpRelay, data: Path, password: str, ok: bool
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.servers import LOOPBACK, LmtpHandler
+
+    port = free_port()
+    handler = LmtpHandler(smtp_relay.dovecot.host, smtp_relay.dovecot.lmtp_port)
+    controller = Controller(
+        handler, hostname=LOOPBACK, port=port, authenticator=Accepting(), auth_require_tls=False
+    )
+    controller.start()
+    try:
+        lines: list[str] = []
+        env = settings_env(
+            accounts,
+            smtp_relay,
+            data,
+            GUICHET_SMTP_PORT=str(port),
+            GUICHET_SMTP_USER="info@coopcity.test",
+            GUICHET_SMTP_PASSWORD=password,
+        )
+        problems = diagnose(env, None, NOW, synchronised=lambda: True, say=lines.append)
+    finally:
+        controller.stop()
+    [line] = [
+        line for line in lines if line.startswith(("✓", "✗")) and "SMTP) : identification" in line
+    ]
+    if ok:
+        assert problems == 0
+        assert line == "✓ envoi (SMTP) : identification : acceptée pour info@coopcity.test"
+    else:
+        assert problems == 1
+        assert line.startswith(
+            "✗ envoi (SMTP) : identification : refusée pour info@coopcity.test ("
+        )
+        assert line.endswith(
+            "→ vérifier GUICHET_SMTP_USER et le mot de passe (GUICHET_SMTP_PASSWORD_FILE)"
+        )
+        assert "mauvais" not in "\n".join(lines)
