@@ -261,7 +261,7 @@ class Accepting:
             b"info@coopcity.test",
             b"bon-mot-de-passe",
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # a refusal answered 535
 
 
 @pytest.mark.parametrize(("password", "ok"), [("bon-mot-de-passe", True), ("mauvais", False)])
