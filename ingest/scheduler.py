@@ -7,6 +7,10 @@
                     moment is still ahead), so the last dossiers are judged at once
     hooks           jobs other parts of guichet add: ``guichet run`` passes those of
                     ``notifications.jobs`` (mails to applicants, reminders, the digests)
+    veille-systemd  under systemd's watchdog (``WATCHDOG_USEC``), every half of it:
+                    ``WATCHDOG=1`` again if the last cycle ran to its end. Jobs run one at
+                    a time, so a hung job stops it too; a cycle that failed stops it
+                    until one succeeds. ``WatchdogSec`` need not exceed the polling interval.
 
 Jobs are added from code at every start (memory job store) with explicit ids,
 ``max_instances=1``, ``coalesce=True`` and an explicit ``misfire_grace_time``. They run
@@ -62,6 +66,7 @@ FINAL_PASS_GRACE = dt.timedelta(hours=24)  # a machine asleep at the deadline st
 
 POLL_JOB = "releve"
 FINAL_PASS_JOB = "releve-final"
+KEEPALIVE_JOB = "veille-systemd"
 
 log = logging.getLogger("guichet.worker")
 
@@ -134,6 +139,7 @@ class Worker:
     checker: Checker = check_message
     notify: Callable[[str], object] = watchdog.notify
     cycles: int = field(default=0, init=False)
+    healthy: bool = field(default=True, init=False)  # the last cycle ran to its end
     # mailbox id -> the reason already logged (this process): not repeated every cycle
     told: dict[str, str] = field(default_factory=dict, init=False)
 
@@ -144,6 +150,11 @@ class Worker:
     def final_pass(self) -> CycleReport | None:
         """The cycle right after the deadline: every mailbox, whatever its backoff."""
         return self._cycle("relevé final", force=True)
+
+    def keepalive(self) -> None:
+        """``WATCHDOG=1`` between cycles, while the last one ran to its end."""
+        if self.healthy:
+            self.notify(watchdog.WATCHDOG)
 
     def run_hook(self, hook: Hook) -> None:
         now = self.clock()
@@ -171,16 +182,19 @@ class Worker:
         except Exception as e:  # the next cycle tries again
             log.error("%s interrompu : %s ; nouvel essai au prochain relevé", name, _error_kind(e))
             log.debug("détail", exc_info=True)
+            self.healthy = False
             return None
         self.cycles += 1
-        log.info(cycle_line(name, report, time.monotonic() - started, since, self.told, now))
+        self.healthy = True
+        line = cycle_line(name, report, time.monotonic() - started, since, self.told, now)
+        log.info(line)
         for box in report.mailboxes:
             if box.error:
                 self.told[box.id] = log_reason(box.error)
             elif box.skipped_until is None and box.id in self.told:
                 del self.told[box.id]
                 log.info("boîte « %s » rétablie", box.id)
-        self.notify(watchdog.WATCHDOG)
+        self.notify(f"{watchdog.WATCHDOG}\n{watchdog.status(line)}")  # systemctl status shows it
         return report
 
 
@@ -270,6 +284,7 @@ def build_scheduler(
     hooks: Sequence[Hook] = HOOKS,
     scheduler_class: type[BaseScheduler] = BlockingScheduler,
     trigger: BaseTrigger | None = None,
+    keepalive: dt.timedelta | None = None,
 ) -> BaseScheduler:
     """The scheduler with its jobs, not started. ``trigger`` replaces the polling interval
     (tests); the worker's clock decides the start and whether the final pass is ahead."""
@@ -303,6 +318,18 @@ def build_scheduler(
             max_instances=1,
             coalesce=True,
             misfire_grace_time=int(FINAL_PASS_GRACE.total_seconds()),
+            replace_existing=True,
+        )
+    if keepalive is not None:
+        seconds = max(keepalive.total_seconds(), 1.0)
+        scheduler.add_job(
+            worker.keepalive,
+            IntervalTrigger(seconds=seconds, start_date=now, timezone=zone),
+            id=KEEPALIVE_JOB,
+            name="veille systemd",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(int(seconds), 1),
             replace_existing=True,
         )
     scheduler.add_listener(_skipped_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

@@ -3,19 +3,24 @@
 
 systemd passes a unix datagram socket in ``NOTIFY_SOCKET`` (a path, or ``@name`` in the
 abstract namespace); each message is a few ``KEY=value`` lines. ``READY=1`` once the
-worker has started, ``WATCHDOG=1`` after each cycle that ran to its end (and while a long
-one advances): without one for ``WatchdogSec``, systemd kills and restarts the worker.
+worker has started, ``WATCHDOG=1`` after each cycle that ran to its end (with its line as
+``STATUS=``), while a long one advances, and every half ``WatchdogSec`` while the last
+one ran to its end (``ingest.scheduler``): without one for ``WatchdogSec``, systemd
+kills and restarts the worker.
 Without ``NOTIFY_SOCKET`` (not under systemd) nothing is sent. A failed send is never an
 error: the worker carries on, systemd will notice by itself.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 from collections.abc import Mapping
 
 NOTIFY_SOCKET_ENV = "NOTIFY_SOCKET"
+WATCHDOG_USEC_ENV = "WATCHDOG_USEC"
+WATCHDOG_PID_ENV = "WATCHDOG_PID"
 READY = "READY=1"
 WATCHDOG = "WATCHDOG=1"
 STOPPING = "STOPPING=1"
@@ -41,3 +46,17 @@ def notify(state: str, env: Mapping[str, str] | None = None) -> bool:
 def status(text: str) -> str:
     """A ``STATUS=`` line (shown by ``systemctl status``), on one line."""
     return "STATUS=" + " ".join(text.split())
+
+
+def keepalive_every(env: Mapping[str, str] | None = None) -> dt.timedelta | None:
+    """Half of systemd's ``WatchdogSec`` (``WATCHDOG_USEC``) when it watches this
+    process, else None."""
+    env = os.environ if env is None else env
+    pid = (env.get(WATCHDOG_PID_ENV) or "").strip()
+    if pid and pid != str(os.getpid()):
+        return None  # meant for another process
+    try:
+        usec = int((env.get(WATCHDOG_USEC_ENV) or "0").strip())
+    except ValueError:
+        return None
+    return dt.timedelta(microseconds=usec / 2) if usec > 0 else None

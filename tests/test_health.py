@@ -198,7 +198,10 @@ def test_a_cycle_tells_the_watchdog_and_logs_a_reason_once_then_the_recovery(
     worker.checker = checker
     with caplog.at_level(logging.INFO, "guichet"):
         worker.final_pass()
-        assert received(notify_socket) == [b"WATCHDOG=1"]
+        [ping] = received(notify_socket)
+        watchdog_line, status_line = ping.decode().split("\n")
+        assert watchdog_line == "WATCHDOG=1"
+        assert status_line.startswith("STATUS=relevé final : 0 nouveau courriel, 0 vérifié ; ")
         clock[0] = T0 + 5 * MINUTE
         worker.final_pass()
         worker.mailboxes = programme_mailboxes(BLOSSOM.mailboxes, accounts.env)
@@ -211,7 +214,7 @@ def test_a_cycle_tells_the_watchdog_and_logs_a_reason_once_then_the_recovery(
     assert "boîtes : info ok, programme ok" in third
     assert recovered == "boîte « programme » rétablie"
     assert all("@" not in line and "pas-le-bon" not in line for line in caplog.messages)
-    assert received(notify_socket) == [b"WATCHDOG=1", b"WATCHDOG=1"]
+    assert [p.split(b"\n")[0] for p in received(notify_socket)] == [b"WATCHDOG=1"] * 2
 
 
 # --- guichet doctor --alert ----------------------------------------------------------------
@@ -372,3 +375,38 @@ def test_run_warns_at_start_about_a_mailbox_it_cannot_find(
     )
     assert text.count("programme en erreur : connexion impossible à imap.nulle-part.invalid:") == 1
     assert "@" not in text and "Traceback" not in text
+
+
+def test_between_cycles_the_watchdog_hears_from_a_healthy_worker_only(
+    sqlite_store: Store, notify_socket: socket.socket
+) -> None:
+    from ingest.scheduler import KEEPALIVE_JOB, ScheduleSettings, build_scheduler
+
+    worker = Worker(sqlite_store, BLOSSOM, [], lambda: T0)
+    worker.keepalive()  # at start: nothing failed yet
+    worker.poll()
+    received(notify_socket)
+    worker.keepalive()
+    assert received(notify_socket) == [b"WATCHDOG=1"]
+    sqlite_store.engine.dispose()
+    database = sqlite_store.settings.data_dir / "guichet.sqlite3"
+    database.unlink()
+    database.mkdir()  # the store is broken: the cycle fails
+    assert worker.poll() is None
+    worker.keepalive()
+    assert received(notify_socket) == []  # systemd will restart it
+    settings = ScheduleSettings(poll_every=60 * MINUTE)
+    job = build_scheduler(worker, settings, keepalive=7 * MINUTE).get_job(KEEPALIVE_JOB)
+    assert job.trigger.interval == 7 * MINUTE and job.max_instances == 1
+    assert build_scheduler(worker, settings).get_job(KEEPALIVE_JOB) is None
+
+
+def test_half_the_watchdog_period_for_this_process_only() -> None:
+    from ingest.watchdog import keepalive_every
+
+    assert keepalive_every({"WATCHDOG_USEC": "900000000"}) == 7.5 * MINUTE
+    mine = {"WATCHDOG_USEC": "60000000", "WATCHDOG_PID": str(os.getpid())}
+    assert keepalive_every(mine) == dt.timedelta(seconds=30)
+    other = {"WATCHDOG_USEC": "60000000", "WATCHDOG_PID": str(os.getpid() + 1)}
+    assert keepalive_every(other) is None
+    assert keepalive_every({}) is None and keepalive_every({"WATCHDOG_USEC": "x"}) is None

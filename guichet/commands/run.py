@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from guichet.commands import add_programme_option
 from guichet.errors import ConfigError
-from ingest.watchdog import READY, STOPPING, notify
+from ingest.watchdog import READY, STOPPING, keepalive_every, notify
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -80,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
         worker = Worker(store, programme, mailboxes)
         notifier = Notifier(store, programme, env, sender)
         jobs = mail_hooks(notifier, settings.poll_every, worker.clock())
-        scheduler = build_scheduler(worker, settings, hooks=(*HOOKS, *jobs))
+        scheduler = build_scheduler(
+            worker, settings, hooks=(*HOOKS, *jobs), keepalive=keepalive_every(env)
+        )
         watches = watch_idle(scheduler, mailboxes)  # started and stopped with the scheduler
         stopping: list[str] = []
 
