@@ -410,3 +410,46 @@ def test_half_the_watchdog_period_for_this_process_only() -> None:
     other = {"WATCHDOG_USEC": "60000000", "WATCHDOG_PID": str(os.getpid() + 1)}
     assert keepalive_every(other) is None
     assert keepalive_every({}) is None and keepalive_every({"WATCHDOG_USEC": "x"}) is None
+
+
+def test_run_under_systemd_says_ready_then_each_cycle_then_stopping(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    import signal
+
+    from tests.test_cli_run import start_worker, wait_until
+
+    path = tmp_path / "notify"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
+        **accounts.env,
+        "GUICHET_DATA_DIR": str(tmp_path / "var"),
+        "GUICHET_PROGRAMME": "blossom-2026",
+        "GUICHET_POLL_SECONDS": "0.5",
+        "NOTIFY_SOCKET": str(path),
+        "WATCHDOG_USEC": "2000000",  # WatchdogSec=2s: a keepalive every second
+    }
+    log = tmp_path / "run.log"
+    worker = start_worker(env, log)
+    messages: list[str] = []
+    try:
+
+        def heard() -> bool:
+            messages.extend(m.decode() for m in received(server))
+            return sum(m.startswith("WATCHDOG=1\nSTATUS=relevé : ") for m in messages) >= 2
+
+        wait_until(heard, 60, "two cycles told to systemd", log)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        messages.extend(m.decode() for m in received(server))
+        server.close()
+    assert messages[0] == "READY=1"
+    assert "STOPPING=1" in messages  # (a cycle finishing may still tell its line after it)
+    cycle = next(m for m in messages if m.startswith("WATCHDOG=1\nSTATUS="))
+    assert "boîtes : info ok, programme ok" in cycle and "@" not in cycle
