@@ -306,3 +306,20 @@ def test_smtp_sign_in_is_checked_with_the_worker_s_code(
             "→ vérifier GUICHET_SMTP_USER et le mot de passe (GUICHET_SMTP_PASSWORD_FILE)"
         )
         assert "mauvais" not in "\n".join(lines)
+
+
+def test_the_store_on_postgresql_empty_current_or_unreachable(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    settings = StoreSettings(data_dir=tmp_path / "var", database_url=postgres_url)
+    assert check_store(settings).check.line().startswith("✓ base de données : vide (postgresql")
+    open_store(settings).close()
+    state = check_store(settings)
+    assert state.current and state.check.line().startswith(
+        "✓ base de données : à jour (révision 0005, postgresql"
+    )
+    nowhere = f"postgresql+psycopg://guichet:motdepasse@127.0.0.1:{free_port()}/guichet"
+    line = check_store(StoreSettings(tmp_path / "var", nowhere)).check.line()
+    assert line.startswith("✗ base de données : inaccessible (postgresql+psycopg://guichet:***@")
+    assert line.endswith("→ vérifier GUICHET_DATA_DIR ou GUICHET_DATABASE_URL")
+    assert "motdepasse" not in line
