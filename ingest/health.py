@@ -9,7 +9,8 @@
                 failing for ``mailbox_hours``; and those alerted that are over
     alerts      ``record_alerts``: one mail per coordinator and outage through the outbox,
                 keyed by the outage's start (``alerte:…``), so never twice for the same
-                outage; one « rétabli » (``retabli:…``) when an alerted outage is over
+                outage; one « rétabli » (``retabli:…``) when an alerted outage is over;
+                ``alert_coordinators`` records them and sends what the outbox holds
 
 While the cycles themselves are stale, the mailboxes' rows are stale too: only the
 worker's outage is mailed then.
@@ -27,16 +28,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from notifications.compose import Rendered
-    from notifications.smtp import Sender
-    from triage.store import Store
-
 from config.programme import Programme
 from guichet.errors import ConfigError
 from ingest.archive import RawArchive
 from ingest.poll import CycleReport
 from triage.models import OutboxMail, WorkerHealth
+
+if TYPE_CHECKING:  # mails out import the worker's modules: only named here
+    from notifications.compose import Rendered
+    from notifications.smtp import Sender
+    from triage.store import Store
 
 CYCLES = ""  # the subject of the row of the programme's cycles
 ALERT = "alerte"  # outbox kinds (templates ``alerte.*.j2``)
