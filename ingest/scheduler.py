@@ -7,6 +7,10 @@
                     moment is still ahead), so the last dossiers are judged at once
     hooks           jobs other parts of guichet add: ``guichet run`` passes those of
                     ``notifications.jobs`` (mails to applicants, reminders, the digests)
+    veille-systemd  under systemd's watchdog (``WATCHDOG_USEC``), every half of it:
+                    ``WATCHDOG=1`` again if the last cycle ran to its end. Jobs run one at
+                    a time, so a hung job stops it too; a cycle that failed stops it
+                    until one succeeds. ``WatchdogSec`` need not exceed the polling interval.
 
 Jobs are added from code at every start (memory job store) with explicit ids,
 ``max_instances=1``, ``coalesce=True`` and an explicit ``misfire_grace_time``. They run
@@ -19,7 +23,12 @@ an hour) and the scheduled cycles skip it until then; that backoff lives in the 
 it survives a restart. The final pass tries every mailbox whatever its backoff.
 
 Each cycle logs one French line with counts only: mailbox ids (never addresses),
-numbers of mails, statuses, duration; never a subject, a sender or a secret.
+numbers of mails, statuses, duration; never a subject, a sender or a secret. A failing
+mailbox's reason is in the line the first time (« programme en erreur : connexion
+impossible à … »), then « programme toujours en erreur depuis 20:14 UTC » while the same
+reason lasts; a line says when it works again. After each cycle that ran to its end the
+worker writes its heartbeat in the store (``ingest.health``) and tells systemd
+(``ingest.watchdog``: ``WATCHDOG=1``).
 """
 
 from __future__ import annotations
@@ -41,9 +50,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.programme import Programme
 from guichet.errors import ConfigError, GuichetError
+from ingest import watchdog
+from ingest.health import log_reason, record_cycle
 from ingest.mailbox import MailboxSettings, UnconfiguredMailbox
 from ingest.poll import Connect, CycleReport, open_imap, run_cycle
-from ingest.processing import Checker
+from ingest.processing import Checker, worker_identity
 from triage.check import check_message
 from triage.store import Store
 
@@ -55,6 +66,7 @@ FINAL_PASS_GRACE = dt.timedelta(hours=24)  # a machine asleep at the deadline st
 
 POLL_JOB = "releve"
 FINAL_PASS_JOB = "releve-final"
+KEEPALIVE_JOB = "veille-systemd"
 
 log = logging.getLogger("guichet.worker")
 
@@ -125,7 +137,11 @@ class Worker:
     clock: Clock = utc_now
     connect: Connect = open_imap
     checker: Checker = check_message
+    notify: Callable[[str], object] = watchdog.notify
     cycles: int = field(default=0, init=False)
+    healthy: bool = field(default=True, init=False)  # the last cycle ran to its end
+    # mailbox id -> the reason already logged (this process): not repeated every cycle
+    told: dict[str, str] = field(default_factory=dict, init=False)
 
     def poll(self) -> CycleReport | None:
         """A scheduled cycle (mailboxes in backoff are skipped)."""
@@ -134,6 +150,11 @@ class Worker:
     def final_pass(self) -> CycleReport | None:
         """The cycle right after the deadline: every mailbox, whatever its backoff."""
         return self._cycle("relevé final", force=True)
+
+    def keepalive(self) -> None:
+        """``WATCHDOG=1`` between cycles, while the last one ran to its end."""
+        if self.healthy:
+            self.notify(watchdog.WATCHDOG)
 
     def run_hook(self, hook: Hook) -> None:
         now = self.clock()
@@ -154,14 +175,44 @@ class Worker:
                 connect=self.connect,
                 checker=self.checker,
                 force=force,
+                progress=_Alive(self.notify),
             )
+            with self.store.sessions.begin() as session:
+                since = record_cycle(session, self.programme.id, report, now, worker_identity())
         except Exception as e:  # the next cycle tries again
             log.error("%s interrompu : %s ; nouvel essai au prochain relevé", name, _error_kind(e))
             log.debug("détail", exc_info=True)
+            self.healthy = False
             return None
         self.cycles += 1
-        log.info(cycle_line(name, report, time.monotonic() - started))
+        self.healthy = True
+        line = cycle_line(name, report, time.monotonic() - started, since, self.told, now)
+        log.info(line)
+        for box in report.mailboxes:
+            if box.error:
+                self.told[box.id] = log_reason(box.error)
+            elif box.skipped_until is None and box.id in self.told:
+                del self.told[box.id]
+                log.info("boîte « %s » rétablie", box.id)
+        self.notify(f"{watchdog.WATCHDOG}\n{watchdog.status(line)}")  # systemctl status shows it
         return report
+
+
+class _Alive:
+    """A cycle's progress as a sign of life for systemd's watchdog: a long backlog
+    (a mail's check may take ``GUICHET_CHECK_BUDGET`` seconds) is not a hung worker."""
+
+    def __init__(self, notify: Callable[[str], object]) -> None:
+        self.notify = notify
+
+    def start(self, what: str, total: int) -> None:
+        pass
+
+    def advance(self) -> None:
+        self.notify(watchdog.WATCHDOG)
+
+    def done(self) -> None:
+        pass
 
 
 def _error_kind(error: Exception) -> str:
@@ -178,8 +229,18 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n <= 1 else many}"
 
 
-def cycle_line(name: str, report: CycleReport, seconds: float) -> str:
-    """One line per cycle: counts only (no subject, sender, address or secret)."""
+def cycle_line(
+    name: str,
+    report: CycleReport,
+    seconds: float,
+    since: Mapping[str, dt.datetime] | None = None,
+    told: Mapping[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """One line per cycle: counts only (no subject, sender, address or secret), and the
+    reason of a failing mailbox unless ``told`` holds it already (then since when it
+    fails, from ``since``)."""
+    since, told = since or {}, told or {}
     new = sum(m.new for m in report.mailboxes)
     duplicates = sum(m.duplicates for m in report.mailboxes)
     checked = Counter(c.status for c in report.checked if c.status)
@@ -195,14 +256,25 @@ def cycle_line(name: str, report: CycleReport, seconds: float) -> str:
         parts.append(f"{errors} en erreur")
     boxes = []
     for box in report.mailboxes:
-        if box.error:
-            boxes.append(f"{box.id} en erreur")
+        failing = f" (en erreur depuis {since[box.id]:%H:%M} UTC)" if box.id in since else ""
+        if box.error and told.get(box.id) == log_reason(box.error) and box.id in since:
+            boxes.append(f"{box.id} toujours en erreur depuis {_moment(since[box.id], now)}")
+        elif box.error:
+            boxes.append(f"{box.id} en erreur : {log_reason(box.error)}")
         elif box.skipped_until:
-            boxes.append(f"{box.id} en attente jusqu'à {box.skipped_until:%H:%M} UTC")
+            boxes.append(f"{box.id} en attente jusqu'à {box.skipped_until:%H:%M} UTC{failing}")
         else:
             boxes.append(f"{box.id} ok")
     duration = f"{seconds:.1f}".replace(".", ",")
     return f"{name} : {', '.join(parts)} ; boîtes : {', '.join(boxes)} ; {duration} s"
+
+
+def _moment(moment: dt.datetime, now: dt.datetime | None) -> str:
+    """« 20:14 UTC », or « 02/12 20:14 UTC » before ``now``'s day (log lines are in UTC)."""
+    moment = moment.astimezone(dt.UTC)
+    if now is not None and moment.date() == now.astimezone(dt.UTC).date():
+        return f"{moment:%H:%M} UTC"
+    return f"{moment:%d/%m %H:%M} UTC"
 
 
 def build_scheduler(
@@ -212,6 +284,7 @@ def build_scheduler(
     hooks: Sequence[Hook] = HOOKS,
     scheduler_class: type[BaseScheduler] = BlockingScheduler,
     trigger: BaseTrigger | None = None,
+    keepalive: dt.timedelta | None = None,
 ) -> BaseScheduler:
     """The scheduler with its jobs, not started. ``trigger`` replaces the polling interval
     (tests); the worker's clock decides the start and whether the final pass is ahead."""
@@ -245,6 +318,18 @@ def build_scheduler(
             max_instances=1,
             coalesce=True,
             misfire_grace_time=int(FINAL_PASS_GRACE.total_seconds()),
+            replace_existing=True,
+        )
+    if keepalive is not None:
+        seconds = max(keepalive.total_seconds(), 1.0)
+        scheduler.add_job(
+            worker.keepalive,
+            IntervalTrigger(seconds=seconds, start_date=now, timezone=zone),
+            id=KEEPALIVE_JOB,
+            name="veille systemd",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(int(seconds), 1),
             replace_existing=True,
         )
     scheduler.add_listener(_skipped_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

@@ -43,6 +43,7 @@ from notifications.wording import french_typography, missing_label
 from notifications.plan import (
     ACCUSE,
     ANSWERS,
+    APPLICANT_KINDS,
     COMPLEMENT,
     DIGEST,
     RAPPEL,
@@ -344,7 +345,8 @@ def record(
         date=now,
         in_reply_to=answered.rfc_message_id if answered is not None else None,
         references=list(answered.references or []) if answered is not None else [],
-        auto_submitted=AUTO_GENERATED if kind == DIGEST else AUTO_REPLIED,
+        # RFC 3834: an answer to an applicant, else generated (digest, alerts, test mail)
+        auto_submitted=AUTO_REPLIED if kind in APPLICANT_KINDS else AUTO_GENERATED,
         attachments=attachments,
     )
     row = OutboxMail(

@@ -170,9 +170,11 @@ def test_a_failing_mailbox_waits_for_its_backoff_except_at_the_final_pass(
         the_worker.poll()  # still waiting
         the_worker.final_pass()  # tries anyway: second failure, two minutes
     first, waiting, final = caplog.messages
-    assert "boîtes : info ok, programme en erreur" in first
-    assert "programme en attente jusqu'à 08:01 UTC" in waiting
-    assert final.startswith("relevé final : ") and "programme en erreur" in final
+    assert "boîtes : info ok, programme en erreur : connexion impossible à localhost:" in first
+    assert "(connexion refusée)" in first  # the reason, once (issue #12)
+    assert "programme en attente jusqu'à 08:01 UTC (en erreur depuis 08:00 UTC)" in waiting
+    assert final.startswith("relevé final : ")
+    assert "programme toujours en erreur depuis 08:00 UTC ;" in final  # not repeated
     assert all("@" not in line for line in caplog.messages)
 
 

@@ -367,3 +367,23 @@ class Event(Base):
     )
     detail: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class WorkerHealth(Base):
+    """The worker's heartbeat (issue #12): one row per programme for its polling cycles
+    (``subject`` empty) and one per mailbox (``subject`` its id), updated after each cycle;
+    ``guichet doctor --alert`` reads them. ``alerted_for``: the start of the outage an
+    alert was recorded for (cleared with the « rétabli » mail)."""
+
+    __tablename__ = "worker_health"
+    __table_args__ = (UniqueConstraint("programme_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))  # "" = the cycles; else a mailbox id
+    worker: Mapped[str] = mapped_column(String(64))  # worker_identity() of the last writer
+    last_cycle_at: Mapped[dt.datetime]
+    last_success_at: Mapped[dt.datetime | None]
+    failing_since: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    alerted_for: Mapped[dt.datetime | None]
