@@ -113,7 +113,7 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {auth_mechanisms}
 # Tests log in with wrong passwords on purpose: no delay after a failure, and no
 # penalty (anvil's, per IP) on the logins that follow; see "service anvil" below.
 auth_failure_delay = 0
@@ -125,9 +125,10 @@ lmtp_save_to_detail_mailbox = no
 {unprivileged}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {dir}/users
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid={mail_user} gid={mail_group} home={dir}/mail/%d/%n allow_all_users=yes
 }}
@@ -164,6 +165,26 @@ service anvil {{
 }}
 """
 
+# Tokens checked by asking the token server (guichet.loopback.tokens) about each one.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {dir}/dovecot-oauth2.conf.ext
+}}
+"""
+
+OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+tls_ca_cert_file = {cafile}
+timeout_msecs = 10000
+"""
+
 UNPRIVILEGED = """\
 default_login_user = {user}
 default_internal_user = {user}
@@ -178,6 +199,11 @@ class DovecotServer:
     Users live in a passwd-file (``add_user`` may be called while it runs: Dovecot reads
     the file again when it changes); mail is kept as ``nobody:nogroup`` when run as root.
     ``cafile`` is the self-signed certificate, for a verifying TLS client.
+
+    With ``oauth2_introspection_url`` (and ``oauth2_cafile``, the token server's
+    certificate) it also offers SASL XOAUTH2 and OAUTHBEARER, each token checked by that
+    server (Dovecot's ``oauth2`` passdb); ``password_login=False`` then refuses LOGIN and
+    PLAIN (``LOGINDISABLED``), as Microsoft 365 does.
     """
 
     users: dict[str, str] = field(default_factory=dict)
@@ -188,6 +214,9 @@ class DovecotServer:
     lmtp_port: int = 0
     cafile: Path | None = None
     process: subprocess.Popen | None = None
+    oauth2_introspection_url: str | None = None
+    oauth2_cafile: Path | None = None
+    password_login: bool = True
     _owned_dir: bool = False
 
     BINARIES = ("dovecot", "openssl")
@@ -216,6 +245,14 @@ class DovecotServer:
             unprivileged = UNPRIVILEGED.format(user=mail_user, group=mail_group)
             login_chroot = "chroot ="
         self._write_users()
+        mechanisms = ["plain", "login"] if self.password_login else []
+        oauth2_passdb = ""
+        if self.oauth2_introspection_url:
+            mechanisms += ["xoauth2", "oauthbearer"]
+            oauth2_passdb = OAUTH2_PASSDB.format(dir=d)
+            (d / "dovecot-oauth2.conf.ext").write_text(
+                OAUTH2_CONF.format(url=self.oauth2_introspection_url, cafile=self.oauth2_cafile)
+            )
         conf = d / "dovecot.conf"
         conf.write_text(
             DOVECOT_CONF.format(
@@ -231,6 +268,8 @@ class DovecotServer:
                 imap_port=self.imap_port,
                 imaps_port=self.imaps_port,
                 lmtp_port=self.lmtp_port,
+                auth_mechanisms=" ".join(mechanisms),
+                oauth2_passdb=oauth2_passdb,
             )
         )
         with open(d / "dovecot.stderr", "wb") as stderr:  # the child keeps its own copy
