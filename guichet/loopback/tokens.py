@@ -138,7 +138,15 @@ class TokenServer:
         return client
 
     def add_service_account(self, email: str, public_key_pem: bytes) -> None:
+        """A Google service account (its key's public half); ``revoke(client_id=email)``
+        withdraws its domain-wide delegation."""
         self.service_accounts[email] = public_key_pem
+        self.clients[email] = Client(email)
+
+    def refresh_token_for(self, user: str, client_id: str, scope: str) -> str:
+        """A refresh token as a user's consent would give one (Google's OAuth playground)."""
+        with self._lock:
+            return self._issue(user, client_id, scope, refresh=True)["refresh_token"]
 
     def grants(self, kind: str | None = None) -> list[str]:
         """The grant types asked for so far (only ``kind`` when given)."""
@@ -304,7 +312,8 @@ class TokenServer:
         user = claims.get("sub")
         if not user:
             return 400, _error("invalid_grant", "no subject: domain-wide delegation needed")
-        if issuer in {i.client_id for i in self.issued.values() if i.revoked}:
+        account = self.clients.get(issuer)
+        if account is not None and account.revoked:
             return 401, _error("unauthorized_client", "Client is unauthorized")
         return 200, self._issue(user, issuer, claims.get("scope", ""), refresh=False)
 

@@ -1,0 +1,462 @@
+"""OAuth2 access tokens for IMAP and SMTP sign-in (SASL XOAUTH2 and OAUTHBEARER).
+
+``token_source(settings)`` gives the process's one source for a sign-in: MSAL for
+Microsoft 365 / Entra ID (client credentials, or a device-code sign-in whose refresh token
+is kept in the store's ``oauth2`` folder, 0600), google-auth for Google Workspace (a
+service account with domain-wide delegation, or a user's refresh token). A source hands
+out a valid token, renewed before it expires (MSAL: five minutes before; google-auth:
+under four), and a fresh one when the server refused the last.
+
+A token that cannot be had raises ``SignInFailed`` with a French one-line reason; IMAP
+(``ingest.mailbox``) and SMTP (``notifications.smtp``) turn it into their own error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from config.environment import OAuth2Settings
+
+DEVICE_TIMEOUT = 15 * 60  # seconds a device code is waited for at most
+
+
+class SignInFailed(Exception):
+    """No token: ``reason`` is the French line to show; ``refused`` tells a refusal by
+    the token server (a setting or a sign-in to redo) from a server out of reach."""
+
+    def __init__(self, reason: str, refused: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.refused = refused
+
+
+class TokenSource(Protocol):
+    settings: OAuth2Settings
+
+    def token(self, fresh: bool = False) -> str: ...
+
+
+# --- SASL -------------------------------------------------------------------------------
+
+
+def xoauth2(user: str, token: str) -> bytes:
+    """The SASL XOAUTH2 initial response (Google's and Microsoft's mechanism)."""
+    return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+
+
+def oauthbearer(user: str, token: str, host: str, port: int) -> bytes:
+    """The SASL OAUTHBEARER initial response (RFC 7628)."""
+    return f"n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01".encode()
+
+
+def mechanism(offered: set[str]) -> str | None:
+    """XOAUTH2 where offered (what Microsoft and Google expect), else OAUTHBEARER."""
+    for name in ("XOAUTH2", "OAUTHBEARER"):
+        if name in offered:
+            return name
+    return None
+
+
+# --- what to check when a token is refused ----------------------------------------------
+
+
+def refused_hint(s: OAuth2Settings) -> str:
+    """What to check when the mail server refuses a token the token server gave."""
+    v = s.variables
+    permission = "IMAP.AccessAsApp" if s.service == "imap" else "SMTP.SendAsApp"
+    protocol = "IMAP" if s.service == "imap" else "SMTP authentifié"
+    if s.flow == "app":
+        return (
+            f"vérifier que l'application {s.client_id} a la permission {permission} (consentement "
+            f"administrateur) et que son principal de service Exchange a accès à {s.user}"
+        )
+    if s.flow == "delegated":
+        return (
+            f"vérifier que {s.user} a accès à la boîte et que {protocol} y est activé, "
+            f"ou relancer « guichet login {s.login_name} »"
+        )
+    if s.flow == "service-account":
+        return (
+            "vérifier la délégation à l'échelle du domaine du compte de service (champ "
+            f"d'application {' '.join(s.wanted_scopes)}) et que {s.user} existe"
+        )
+    return f"vérifier que {v}REFRESH_TOKEN a été obtenu par {s.user}"
+
+
+def _token_server_refused(s: OAuth2Settings, error: str, description: str) -> SignInFailed:
+    v = s.variables
+    code = f"{error} : {description}".strip(" :")
+    code = " ".join(code.split())[:160]
+    if s.flow == "delegated" or (s.flow == "user" and error == "invalid_grant"):
+        what = (
+            f"relancer « guichet login {s.login_name} »"
+            if s.flow == "delegated"
+            else f"obtenir un nouveau jeton pour {v}REFRESH_TOKEN"
+        )
+        return SignInFailed(
+            f"jeton OAuth2 refusé : la connexion de {s.user} a expiré ou a été révoquée "
+            f"({code}) ; {what}"
+        )
+    if s.flow == "app":
+        check = f"{v}TENANT, {v}CLIENT_ID et " + (
+            f"{v}CLIENT_CERTIFICATE" if s.certificate_file else f"{v}CLIENT_SECRET"
+        )
+    elif s.flow == "service-account":
+        check = f"{v}SERVICE_ACCOUNT_FILE (clé du compte de service, délégation au domaine)"
+    else:
+        check = f"{v}CLIENT_ID et {v}CLIENT_SECRET"
+    return SignInFailed(f"jeton OAuth2 refusé par le serveur de jetons ({code}) : vérifier {check}")
+
+
+def _unreachable(s: OAuth2Settings, where: str, error: BaseException) -> SignInFailed:
+    name = type(error).__name__
+    if "SSL" in name or "certificate" in str(error).lower():
+        why = "certificat refusé"
+    else:
+        why = name
+    return SignInFailed(f"serveur de jetons OAuth2 injoignable ({where} : {why})", refused=False)
+
+
+_OAUTH2_HOSTS = {
+    "microsoft": ("office365.com", "outlook.com", "office.com"),
+    "google": ("gmail.com", "google.com", "googlemail.com"),
+}
+
+
+def oauth2_wanted(host: str, variable: str, mechanisms: str, passwords_off: bool) -> str:
+    """The server refused a password and offers OAuth2: which setting to change."""
+    host = host.lower()
+    microsoft = any(host.endswith(d) for d in _OAUTH2_HOSTS["microsoft"])
+    google = any(host.endswith(d) for d in _OAUTH2_HOSTS["google"])
+    if microsoft:
+        todo = f"régler {variable}=oauth2-microsoft (Microsoft 365 n'accepte plus de mot de passe)"
+    elif google:
+        todo = (
+            f"régler {variable}=oauth2-google, ou utiliser un mot de passe d'application "
+            "(compte Google avec validation en deux étapes)"
+        )
+    else:
+        todo = f"régler {variable}=oauth2-microsoft ou oauth2-google selon l'hébergeur"
+    said = "n'accepte pas de mot de passe" if passwords_off else "a refusé le mot de passe"
+    return f"le serveur {said} et demande OAuth2 ({mechanisms}) : {todo} (voir le README)"
+
+
+# --- Microsoft (MSAL) -------------------------------------------------------------------
+
+
+def private_file(path: Path, data: str) -> None:
+    """Write ``data`` to ``path`` atomically, readable by its owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(data)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def cache_path(s: OAuth2Settings) -> Path:
+    """Where a delegated sign-in of ``s.user`` with this application is kept."""
+    key = hashlib.sha256(f"{s.authority}|{s.client_id}".encode()).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9@._-]", "_", s.user.lower())
+    return s.cache_dir / f"microsoft-{safe}-{key}.json"
+
+
+class MicrosoftTokens:
+    """MSAL: client credentials, or a delegated sign-in kept in a 0600 cache file."""
+
+    def __init__(self, settings: OAuth2Settings) -> None:
+        self.settings = settings
+        self._app: Any = None
+        self._cache: Any = None
+        self._cache_stamp: float | None = None
+
+    def _where(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.settings.authority or "").netloc
+
+    def app(self) -> Any:
+        """The MSAL application (built once: its discovery asks the authority)."""
+        if self._app is not None:
+            return self._app
+        import msal
+        import requests
+
+        s = self.settings
+        overridden = not (s.authority or "").startswith("https://login.microsoftonline.com/")
+        options: dict[str, Any] = {
+            "authority": s.authority,
+            "verify": s.token_cafile or True,
+            "timeout": 30,
+        }
+        if overridden:  # a national cloud or a test server: no discovery at Microsoft's
+            options.update(validate_authority=False, instance_discovery=False)
+        try:
+            if s.flow == "app":
+                self._app = msal.ConfidentialClientApplication(
+                    s.client_id, client_credential=self._credential(), **options
+                )
+            else:
+                self._cache = msal.SerializableTokenCache()
+                self._app = msal.PublicClientApplication(
+                    s.client_id, token_cache=self._cache, **options
+                )
+        except ValueError as e:  # discovery refused: the tenant or the authority is wrong
+            raise SignInFailed(
+                f"jeton OAuth2 refusé : locataire inconnu de {self._where()} : vérifier "
+                f"{s.variables}TENANT" + (f" et {s.variables}AUTHORITY" if overridden else "")
+            ) from e
+        except requests.RequestException as e:
+            raise _unreachable(s, self._where(), e) from e
+        return self._app
+
+    def _credential(self) -> Any:
+        s = self.settings
+        if s.client_secret:
+            return s.client_secret
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+
+        pem = Path(s.certificate_file or "").read_bytes()
+        try:
+            certificate = x509.load_pem_x509_certificate(pem)
+        except ValueError as e:
+            raise SignInFailed(
+                f"{s.variables}CLIENT_CERTIFICATE : pas de certificat PEM (clé privée et "
+                "certificat dans le même fichier)"
+            ) from e
+        return {
+            "private_key": pem.decode("ascii"),
+            "thumbprint": certificate.fingerprint(hashes.SHA1()).hex(),  # noqa: S303 - x5t
+            "public_certificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        }
+
+    # The delegated cache, shared with `guichet login` (another process) through its file.
+
+    def _load_cache(self) -> None:
+        path = cache_path(self.settings)
+        try:
+            stamp = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if stamp != self._cache_stamp:
+            self._cache.deserialize(path.read_text(encoding="utf-8"))
+            self._cache_stamp = stamp
+
+    def _save_cache(self) -> None:
+        if self._cache is not None and self._cache.has_state_changed:
+            path = cache_path(self.settings)
+            private_file(path, self._cache.serialize())
+            self._cache.has_state_changed = False
+            self._cache_stamp = path.stat().st_mtime_ns
+
+    def _result(self, result: dict[str, Any] | None) -> str:
+        s = self.settings
+        if result and "access_token" in result:
+            return result["access_token"]
+        if not result:
+            raise SignInFailed(
+                f"aucune connexion OAuth2 enregistrée pour {s.user} : lancer "
+                f"« guichet login {s.login_name} »"
+            )
+        raise _token_server_refused(s, result.get("error", ""), result.get("error_description", ""))
+
+    def token(self, fresh: bool = False) -> str:
+        import requests
+
+        s = self.settings
+        try:
+            app = self.app()
+            if s.flow == "app":
+                if fresh:  # the server refused the cached token: forget it
+                    for item in app.token_cache.search(app.token_cache.CredentialType.ACCESS_TOKEN):
+                        app.token_cache.remove_at(item)
+                return self._result(app.acquire_token_for_client(list(s.wanted_scopes)))
+            self._load_cache()
+            accounts = app.get_accounts(username=s.user)
+            if not accounts:
+                return self._result(None)
+            try:
+                return self._result(
+                    app.acquire_token_silent_with_error(
+                        list(s.wanted_scopes), accounts[0], force_refresh=fresh
+                    )
+                )
+            finally:
+                self._save_cache()
+        except requests.RequestException as e:
+            raise _unreachable(s, self._where(), e) from e
+
+    def device_login(self, show: Callable[[str, str, str], None]) -> str:
+        """The one-time device-code sign-in: ``show(url, code, expires)`` tells the person
+        where to go; returns the account signed in (kept in the cache file)."""
+        import requests
+
+        s = self.settings
+        if s.flow != "delegated":
+            raise SignInFailed(
+                f"{s.variables}CLIENT_SECRET ou CLIENT_CERTIFICATE est défini : l'application se "
+                "connecte seule (sans « guichet login ») ; retirer ces variables pour une "
+                "connexion déléguée"
+            )
+        try:
+            app = self.app()
+            self._load_cache()
+            flow = app.initiate_device_flow(scopes=list(s.wanted_scopes))
+            if "user_code" not in flow:
+                raise _token_server_refused(
+                    s, flow.get("error", ""), flow.get("error_description", "")
+                )
+            minutes = int(flow.get("expires_in", DEVICE_TIMEOUT)) // 60
+            show(flow["verification_uri"], flow["user_code"], f"{minutes} minutes")
+            result = app.acquire_token_by_device_flow(flow)
+        except requests.RequestException as e:
+            raise _unreachable(s, self._where(), e) from e
+        if "access_token" not in result:
+            if result.get("error") in ("expired_token", "authorization_pending"):
+                raise SignInFailed("code expiré avant la connexion : relancer « guichet login »")
+            raise _token_server_refused(
+                s, result.get("error", ""), result.get("error_description", "")
+            )
+        who = (result.get("id_token_claims") or {}).get("preferred_username", "")
+        if who and who.lower() != s.user.lower():
+            for account in app.get_accounts(username=who):
+                app.remove_account(account)
+            raise SignInFailed(
+                f"connecté comme {who}, pas comme {s.user} : relancer « guichet login "
+                f"{s.login_name} » et se connecter avec le compte de la boîte"
+            )
+        self._save_cache()
+        return who or s.user
+
+
+# --- Google (google-auth) ---------------------------------------------------------------
+
+
+class GoogleTokens:
+    """google-auth: a service account acting as the mailbox (domain-wide delegation), or
+    the credentials of a user's refresh token."""
+
+    def __init__(self, settings: OAuth2Settings) -> None:
+        self.settings = settings
+        self._credentials: Any = None
+
+    def credentials(self) -> Any:
+        if self._credentials is not None:
+            return self._credentials
+        s = self.settings
+        scopes = list(s.wanted_scopes)
+        if s.flow == "service-account":
+            from google.oauth2 import service_account
+
+            try:
+                info = json.loads(Path(s.service_account_file or "").read_text(encoding="utf-8"))
+                if s.token_uri:
+                    info["token_uri"] = s.token_uri
+                self._credentials = service_account.Credentials.from_service_account_info(
+                    info, scopes=scopes, subject=s.user
+                )
+            except (ValueError, KeyError) as e:
+                raise SignInFailed(
+                    f"{s.variables}SERVICE_ACCOUNT_FILE : pas une clé JSON de compte de service "
+                    f"({type(e).__name__})"
+                ) from e
+        else:
+            from google.oauth2.credentials import Credentials
+
+            self._credentials = Credentials(
+                None,
+                refresh_token=s.refresh_token,
+                client_id=s.client_id,
+                client_secret=s.client_secret,
+                token_uri=s.token_uri or "https://oauth2.googleapis.com/token",
+                scopes=scopes,
+            )
+        return self._credentials
+
+    def token(self, fresh: bool = False) -> str:
+        import google.auth.exceptions
+        import requests
+        from google.auth.transport.requests import Request
+
+        s = self.settings
+        credentials = self.credentials()
+        if fresh or not credentials.valid:  # not valid: none yet, or under 4 min left
+            session = requests.Session()
+            session.verify = s.token_cafile or True
+            try:
+                credentials.refresh(Request(session))
+            except google.auth.exceptions.RefreshError as e:
+                details = e.args[1] if len(e.args) > 1 and isinstance(e.args[1], dict) else {}
+                raise _token_server_refused(
+                    s, details.get("error", ""), details.get("error_description", "") or str(e)
+                ) from e
+            except google.auth.exceptions.TransportError as e:
+                from urllib.parse import urlsplit
+
+                where = urlsplit(getattr(credentials, "_token_uri", "") or "").netloc
+                raise _unreachable(s, where, e) from e
+            finally:
+                session.close()
+        return credentials.token
+
+
+# --- one source per sign-in, for the whole process ----------------------------------------
+
+_sources: dict[OAuth2Settings, TokenSource] = {}
+_locks: dict[OAuth2Settings, threading.Lock] = {}
+_registry = threading.Lock()
+
+
+class _Locked:
+    """A source used by one thread at a time (the poller and the IDLE watcher share it)."""
+
+    def __init__(self, source: TokenSource, lock: threading.Lock) -> None:
+        self.source, self.lock = source, lock
+        self.settings = source.settings
+
+    def token(self, fresh: bool = False) -> str:
+        with self.lock:
+            return self.source.token(fresh)
+
+
+def token_source(settings: OAuth2Settings) -> TokenSource:
+    """The source of tokens for ``settings``, kept for the process (MSAL and google-auth
+    keep the current token in it)."""
+    with _registry:
+        if settings not in _sources:
+            source: TokenSource = (
+                MicrosoftTokens(settings)
+                if settings.provider == "microsoft"
+                else GoogleTokens(settings)
+            )
+            _sources[settings] = source
+            _locks[settings] = threading.Lock()
+        return _Locked(_sources[settings], _locks[settings])
+
+
+def forget_sources() -> None:
+    """Drop every source (tests; a process whose settings changed)."""
+    with _registry:
+        _sources.clear()
+        _locks.clear()
+
+
+def sign_in(settings: OAuth2Settings, attempt: Callable[[str], bool]) -> None:
+    """Sign in with a token: ``attempt(token)`` says whether the server took it. A refused
+    token is replaced by a fresh one once (it may have been revoked or expired early);
+    refused again, ``SignInFailed`` says « jeton OAuth2 refusé » and what to check."""
+    source = token_source(settings)
+    if attempt(source.token()):
+        return
+    if attempt(source.token(fresh=True)):
+        return
+    raise SignInFailed(f"jeton OAuth2 refusé par le serveur : {refused_hint(settings)}")
