@@ -41,6 +41,7 @@ class TokenSource(Protocol):
     settings: OAuth2Settings
 
     def token(self, fresh: bool = False) -> str: ...
+    def close(self) -> None: ...
 
 
 # --- SASL -------------------------------------------------------------------------------
@@ -148,6 +149,28 @@ def oauth2_wanted(host: str, variable: str, mechanisms: str, passwords_off: bool
     return f"le serveur {said} et demande OAuth2 ({mechanisms}) : {todo} (voir le README)"
 
 
+def http_session(s: OAuth2Settings) -> Any:
+    """A requests session towards the token server, trusting ``TOKEN_CAFILE`` if given.
+
+    requests lets ``REQUESTS_CA_BUNDLE`` (set on many machines) override a session's own
+    ``verify``: the session here keeps the bundle it was given."""
+    import functools
+
+    import requests
+
+    class Pinned(requests.Session):
+        def merge_environment_settings(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            merged = super().merge_environment_settings(*args, **kwargs)
+            if self.verify is not True:
+                merged["verify"] = self.verify
+            return merged
+
+    session = Pinned()
+    session.verify = s.token_cafile or True
+    session.request = functools.partial(session.request, timeout=30)  # type: ignore[method-assign]
+    return session
+
+
 # --- Microsoft (MSAL) -------------------------------------------------------------------
 
 
@@ -177,6 +200,11 @@ class MicrosoftTokens:
         self._app: Any = None
         self._cache: Any = None
         self._cache_stamp: float | None = None
+        self._session: Any = None
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
     def _where(self) -> str:
         from urllib.parse import urlsplit
@@ -192,11 +220,8 @@ class MicrosoftTokens:
 
         s = self.settings
         overridden = not (s.authority or "").startswith("https://login.microsoftonline.com/")
-        options: dict[str, Any] = {
-            "authority": s.authority,
-            "verify": s.token_cafile or True,
-            "timeout": 30,
-        }
+        self._session = http_session(s)
+        options: dict[str, Any] = {"authority": s.authority, "http_client": self._session}
         if overridden:  # a national cloud or a test server: no discovery at Microsoft's
             options.update(validate_authority=False, instance_discovery=False)
         try:
@@ -277,8 +302,9 @@ class MicrosoftTokens:
             app = self.app()
             if s.flow == "app":
                 if fresh:  # the server refused the cached token: forget it
-                    for item in app.token_cache.search(app.token_cache.CredentialType.ACCESS_TOKEN):
-                        app.token_cache.remove_at(item)
+                    cache = app.token_cache
+                    for item in list(cache.search(cache.CredentialType.ACCESS_TOKEN)):
+                        cache.remove_at(item)
                 return self._result(app.acquire_token_for_client(list(s.wanted_scopes)))
             self._load_cache()
             accounts = app.get_accounts(username=s.user)
@@ -349,6 +375,9 @@ class GoogleTokens:
         self.settings = settings
         self._credentials: Any = None
 
+    def close(self) -> None:
+        pass  # a session is opened for each refresh, and closed after it
+
     def credentials(self) -> Any:
         if self._credentials is not None:
             return self._credentials
@@ -390,8 +419,7 @@ class GoogleTokens:
         s = self.settings
         credentials = self.credentials()
         if fresh or not credentials.valid:  # not valid: none yet, or under 4 min left
-            session = requests.Session()
-            session.verify = s.token_cafile or True
+            session = http_session(s)
             try:
                 credentials.refresh(Request(session))
             except google.auth.exceptions.RefreshError as e:
@@ -427,6 +455,10 @@ class _Locked:
         with self.lock:
             return self.source.token(fresh)
 
+    def close(self) -> None:
+        with self.lock:
+            self.source.close()
+
 
 def token_source(settings: OAuth2Settings) -> TokenSource:
     """The source of tokens for ``settings``, kept for the process (MSAL and google-auth
@@ -446,6 +478,8 @@ def token_source(settings: OAuth2Settings) -> TokenSource:
 def forget_sources() -> None:
     """Drop every source (tests; a process whose settings changed)."""
     with _registry:
+        for source in _sources.values():
+            source.close()
         _sources.clear()
         _locks.clear()
 

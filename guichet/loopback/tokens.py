@@ -41,6 +41,7 @@ from guichet.loopback.servers import HOSTNAME, LOOPBACK, free_port, self_signed_
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GOOGLE_AUDIENCE = "https://oauth2.googleapis.com/token"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
@@ -306,7 +307,11 @@ class TokenServer:
             key = self.service_accounts.get(issuer)
             if key is None:
                 return 400, _error("invalid_grant", "Invalid JWT Signature.")
-            claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=audience)
+            # google-auth addresses its assertion to Google's token endpoint whatever the
+            # token URI it posts to.
+            claims = jwt.decode(
+                assertion, key, algorithms=["RS256"], audience=[audience, GOOGLE_AUDIENCE]
+            )
         except jwt.PyJWTError as e:
             return 400, _error("invalid_grant", f"Invalid JWT: {e}")
         user = claims.get("sub")
