@@ -177,6 +177,7 @@ def http_session(s: OAuth2Settings) -> Any:
 def private_file(path: Path, data: str) -> None:
     """Write ``data`` to ``path`` atomically, readable by its owner only (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.parent.chmod(0o700)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -236,8 +237,8 @@ class MicrosoftTokens:
                 )
         except ValueError as e:  # discovery refused: the tenant or the authority is wrong
             raise SignInFailed(
-                f"jeton OAuth2 refusé : locataire inconnu de {self._where()} : vérifier "
-                f"{s.variables}TENANT" + (f" et {s.variables}AUTHORITY" if overridden else "")
+                f"locataire Microsoft inconnu de {self._where()} : vérifier {s.variables}TENANT"
+                + (f" et {s.variables}AUTHORITY" if overridden else "")
             ) from e
         except requests.RequestException as e:
             raise _unreachable(s, self._where(), e) from e
