@@ -385,6 +385,51 @@ def test_oauthbearer_is_used_where_xoauth2_is_not_offered(
     assert f"user=<{who}>, method=OAUTHBEARER" in log
 
 
+@pytest.fixture(scope="module")
+def xoauth2_only_dovecot(tokens: TokenServer) -> Iterator[DovecotServer]:
+    """What the issue met: AUTH=XOAUTH2 offered, LOGIN refused (LOGINDISABLED)."""
+    _need("Dovecot", DovecotServer.missing())
+    with DovecotServer(
+        users=dict.fromkeys(USERS, "secret"),
+        oauth2_introspection_url=tokens.introspection_url,
+        oauth2_cafile=tokens.cafile,
+        oauth2_mechanisms=("xoauth2",),
+        password_login=False,
+    ) as server:
+        yield server
+
+
+def test_a_right_password_refused_by_an_xoauth2_server_is_not_called_a_wrong_password(
+    xoauth2_only_dovecot: DovecotServer, tokens: TokenServer, tmp_path: Path
+) -> None:
+    who = user()
+    env = imap_env(xoauth2_only_dovecot, tokens, who, tmp_path, PASSWORD="secret")
+    with pytest.raises(MailboxError) as refused:
+        open_info(env).open()
+    assert refused.value.message == (
+        f"boîte « info » ({who}) : le serveur n'accepte pas de mot de passe et demande OAuth2 "
+        "(XOAUTH2) : régler GUICHET_IMAP_INFO_AUTH=oauth2-microsoft ou oauth2-google selon "
+        "l'hébergeur (voir le README)"
+    )
+
+
+def test_oauth2_set_against_servers_without_it_says_to_go_back_to_a_password(
+    dovecot: DovecotServer, smtp_relay: SmtpRelay, tokens: TokenServer, tmp_path: Path
+) -> None:
+    who = "info1@coopcity.test"
+    env = imap_env(dovecot, tokens, who, tmp_path, **microsoft_app(tokens, who))
+    with pytest.raises(MailboxError) as imap_refused:
+        open_info(env).open()
+    assert "ne propose pas OAuth2" in imap_refused.value.message
+    assert "GUICHET_IMAP_INFO_AUTH=password" in imap_refused.value.message
+    env = smtp_env(smtp_relay, tokens, who, tmp_path, **microsoft_app(tokens, who))
+    with pytest.raises(SendFailed) as smtp_refused:
+        SmtpSender(SmtpSettings.from_env(env)).send(who, [who], b"Subject: x\r\n\r\nx\r\n")
+    assert "ne propose pas OAuth2" in smtp_refused.value.message
+    assert "GUICHET_SMTP_AUTH=password" in smtp_refused.value.message
+    assert not tokens.tokens_for(who)  # no token asked for a server that takes none
+
+
 # --- SMTP -------------------------------------------------------------------------------
 
 
