@@ -303,7 +303,12 @@ class ImapSession:
                 typ, data = box.client.authenticate(name, respond)
             except imaplib.IMAP4.abort:
                 raise
-            except imaplib.IMAP4.error:
+            except imaplib.IMAP4.error as e:
+                if "[UNAVAILABLE]" in str(e):  # RFC 5530: the server could not check it
+                    raise oauth2.SignInFailed(
+                        f"le serveur ne peut pas vérifier le jeton OAuth2 pour l'instant ({_why(e)})",
+                        refused=False,
+                    ) from e
                 return False
             box.login_result = (typ, data)
             return typ == "OK"

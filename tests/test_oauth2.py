@@ -215,6 +215,23 @@ def test_an_unknown_tenant_or_an_unreachable_token_server_is_said_as_such(
     assert "jeton OAuth2 refusé" not in unreachable.value.message
 
 
+def test_a_mail_server_that_cannot_check_tokens_for_now_is_no_refused_token(
+    oauth_dovecot: DovecotServer,
+    tokens: TokenServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    who = user()
+    env = imap_env(oauth_dovecot, tokens, who, tmp_path, **microsoft_app(tokens, who))
+    open_info(env).open().close()
+    monkeypatch.setattr(tokens, "unavailable", True)  # guichet's token still good, unchecked
+    with pytest.raises(MailboxError) as unavailable:
+        open_info(env).open()
+    message = unavailable.value.message
+    assert "ne peut pas vérifier le jeton OAuth2 pour l'instant" in message
+    assert "UNAVAILABLE" in message and "refusé" not in message
+
+
 # --- Microsoft 365: a person signs in once (device code), guichet refreshes --------------
 
 

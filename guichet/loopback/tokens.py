@@ -93,6 +93,7 @@ class TokenServer:
     lifetime: int = 3600
     refresh_lifetime: int = 90 * 24 * 3600
     device_user: str | None = None
+    unavailable: bool = False  # every endpoint answers 503, as a server in trouble
     host: str = LOOPBACK
     port: int = 0
     directory: Path | None = None
@@ -427,7 +428,9 @@ def _handler(server: TokenServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             path = urllib.parse.urlsplit(self.path).path
-            if path == f"/{server.tenant}/v2.0/.well-known/openid-configuration":
+            if server.unavailable:
+                self._answer(503, _error("temporarily_unavailable", "try later"))
+            elif path == f"/{server.tenant}/v2.0/.well-known/openid-configuration":
                 self._answer(200, server.discovery())
             else:
                 self._answer(404, _error("not_found", path))
@@ -437,7 +440,9 @@ def _handler(server: TokenServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", "replace")
             form = {k: v[-1] for k, v in urllib.parse.parse_qs(body).items()}
-            if path in ("/introspect", "/smtp-introspect"):
+            if server.unavailable:
+                self._answer(503, _error("temporarily_unavailable", "try later"))
+            elif path in ("/introspect", "/smtp-introspect"):
                 self._answer(200, server.introspect(form.get("token", "")))
             elif path == f"/{server.tenant}/oauth2/v2.0/devicecode":
                 self._answer(*server.device_code(form))
