@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -261,7 +262,8 @@ def test_guichet_login_then_the_worker_refreshes_before_expiry_until_the_sign_in
     monkeypatch.setattr(tokens, "device_user", who)
     assert main(["login", "info"]) == 0
     out = capsys.readouterr().out
-    assert f"{tokens.url}/devicelogin" in out and f"Connecté : {who}" in out
+    assert f"Ouvrir {tokens.url}/devicelogin dans un navigateur et saisir le code " in out
+    assert re.search(r"saisir le code \d{4}-\d{4}\n", out) and f"Connecté : {who}." in out
     cache = next((tmp_path / "oauth2").glob("microsoft-*.json"))
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     assert "rt-" in cache.read_text()  # the refresh token, kept for the worker
@@ -284,6 +286,31 @@ def test_guichet_login_then_the_worker_refreshes_before_expiry_until_the_sign_in
     message = revoked.value.message
     assert "jeton OAuth2 refusé" in message and "« guichet login info »" in message
     assert "mot de passe" not in message
+
+
+def test_guichet_login_with_another_account_keeps_nothing(
+    tokens: TokenServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from guichet.cli import main
+
+    who, someone_else = user(), user()
+    client = f"public-{next(_n)}"
+    tokens.add_client(client)
+    env = {"GUICHET_SMTP_HOST": "127.0.0.1", "GUICHET_SMTP_SECURITY": "plain",
+           "GUICHET_SMTP_USER": who, "GUICHET_SMTP_AUTH": "oauth2-microsoft",
+           "GUICHET_SMTP_AUTHORITY": tokens.authority, "GUICHET_SMTP_CLIENT_ID": client,
+           "GUICHET_SMTP_TOKEN_CAFILE": str(tokens.cafile), "GUICHET_DATA_DIR": str(tmp_path)}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(tokens, "device_user", someone_else)
+    assert main(["login", "smtp"]) == 10
+    err = capsys.readouterr().err
+    assert f"connecté comme {someone_else}, pas comme {who}" in err
+    assert "« guichet login smtp »" in err
+    assert not list((tmp_path / "oauth2").glob("*.json"))
 
 
 # --- Google Workspace -------------------------------------------------------------------
