@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from guichet.errors import ConfigError
@@ -119,52 +119,55 @@ class EnvSettings:
         return method
 
     def oauth2(self, service: str, user: str, login_name: str, cache_dir: Path) -> OAuth2Settings:
-        """The OAuth2 sign-in of one server (``service``: ``imap`` or ``smtp``), for ``AUTH``
-        other than ``password``; what is missing or contradictory is a ``ConfigError``."""
-        provider = self.auth().removeprefix("oauth2-")
-        https = {}
-        for key in ("AUTHORITY", "TOKEN_URI"):
-            url = self.get(key)
-            if url is not None and not url.startswith("https://"):
-                raise ConfigError(f"{self.name(key)} : une adresse https:// est attendue")
-            https[key] = url
-        scopes = tuple((self.get("SCOPE") or "").replace(",", " ").split())
-        common = dict(
-            provider=provider,
+        """The OAuth2 sign-in of one server (``service``: ``imap`` or ``smtp``) as ``user``,
+        for ``AUTH`` other than ``password``; what is missing or contradictory is a
+        ``ConfigError`` naming its variable."""
+        base = OAuth2Settings(
+            provider=self.auth().removeprefix("oauth2-"),
             service=service,
             user=user,
             login_name=login_name,
             variables=self.name(""),
+            cache_dir=cache_dir,
             client_id=self.get("CLIENT_ID"),
             client_secret=self.optional_secret("CLIENT_SECRET"),
             token_cafile=self.readable_file("TOKEN_CAFILE"),
-            cache_dir=cache_dir,
+            scopes=tuple((self.get("SCOPE") or "").replace(",", " ").split()),
         )
-        if provider == "microsoft":
-            tenant = self.get("TENANT")
-            if tenant is None and https["AUTHORITY"] is None:
-                raise ConfigError(
-                    f"{self.name('TENANT')} n'est pas défini (l'identifiant ou le domaine du "
-                    "locataire Microsoft 365, par exemple coopcity.onmicrosoft.com)"
-                )
-            if common["client_id"] is None:
-                raise ConfigError(
-                    f"{self.name('CLIENT_ID')} n'est pas défini (l'identifiant d'application "
-                    "de l'inscription dans Entra ID)"
-                )
-            certificate = self.readable_file("CLIENT_CERTIFICATE")
-            if certificate and common["client_secret"]:
-                raise ConfigError(
-                    f"{self.name('CLIENT_SECRET')} et {self.name('CLIENT_CERTIFICATE')} : "
-                    "un seul des deux"
-                )
-            return OAuth2Settings(
-                **common,  # type: ignore[arg-type]
-                tenant=tenant,
-                authority=https["AUTHORITY"] or f"https://login.microsoftonline.com/{tenant}",
-                certificate_file=certificate,
-                scopes=scopes,
+        return self._microsoft(base) if base.provider == "microsoft" else self._google(base)
+
+    def _https(self, key: str) -> str | None:
+        url = self.get(key)
+        if url is not None and not url.startswith("https://"):
+            raise ConfigError(f"{self.name(key)} : une adresse https:// est attendue")
+        return url
+
+    def _microsoft(self, base: OAuth2Settings) -> OAuth2Settings:
+        tenant, authority = self.get("TENANT"), self._https("AUTHORITY")
+        if tenant is None and authority is None:
+            raise ConfigError(
+                f"{self.name('TENANT')} n'est pas défini (l'identifiant ou le domaine du "
+                "locataire Microsoft 365, par exemple coopcity.onmicrosoft.com)"
             )
+        if base.client_id is None:
+            raise ConfigError(
+                f"{self.name('CLIENT_ID')} n'est pas défini (l'identifiant d'application "
+                "de l'inscription dans Entra ID)"
+            )
+        certificate = self.readable_file("CLIENT_CERTIFICATE")
+        if certificate and base.client_secret:
+            raise ConfigError(
+                f"{self.name('CLIENT_SECRET')} et {self.name('CLIENT_CERTIFICATE')} : "
+                "un seul des deux"
+            )
+        return replace(
+            base,
+            tenant=tenant,
+            authority=authority or f"https://login.microsoftonline.com/{tenant}",
+            certificate_file=certificate,
+        )
+
+    def _google(self, base: OAuth2Settings) -> OAuth2Settings:
         account_file = self.readable_file("SERVICE_ACCOUNT_FILE")
         refresh_token = self.optional_secret("REFRESH_TOKEN")
         if account_file is None and refresh_token is None:
@@ -178,17 +181,16 @@ class EnvSettings:
                 f"{self.name('SERVICE_ACCOUNT_FILE')} et {self.name('REFRESH_TOKEN')} : "
                 "un seul des deux"
             )
-        if refresh_token and (common["client_id"] is None or common["client_secret"] is None):
+        if refresh_token and (base.client_id is None or base.client_secret is None):
             raise ConfigError(
                 f"avec {self.name('REFRESH_TOKEN')}, définir aussi {self.name('CLIENT_ID')} et "
                 f"{self.name('CLIENT_SECRET')} (le client OAuth qui a obtenu ce jeton)"
             )
-        return OAuth2Settings(
-            **common,  # type: ignore[arg-type]
-            token_uri=https["TOKEN_URI"],
+        return replace(
+            base,
+            token_uri=self._https("TOKEN_URI"),
             service_account_file=account_file,
             refresh_token=refresh_token,
-            scopes=scopes,
         )
 
 
