@@ -126,7 +126,7 @@ class TokenServer:
 
     @property
     def introspection_url(self) -> str:
-        return f"{self.url}/introspect"
+        return f"https://{self.host}:{self.port}/introspect"  # an address: no name lookup
 
     def add_client(
         self,
