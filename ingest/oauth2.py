@@ -74,9 +74,10 @@ def refused_hint(s: OAuth2Settings) -> str:
     permission = "IMAP.AccessAsApp" if s.service == "imap" else "SMTP.SendAsApp"
     protocol = "IMAP" if s.service == "imap" else "SMTP authentifié"
     if s.flow == "app":
+        smtp = ", et que le SMTP authentifié y est activé" if s.service == "smtp" else ""
         return (
             f"vérifier que l'application {s.client_id} a la permission {permission} (consentement "
-            f"administrateur) et que son principal de service Exchange a accès à {s.user}"
+            f"administrateur) et que son principal de service Exchange a accès à {s.user}{smtp}"
         )
     if s.flow == "delegated":
         return (
