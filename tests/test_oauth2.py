@@ -529,3 +529,35 @@ def test_smtp_token_refused_by_the_server_after_a_fresh_try(
     assert "SMTP.SendAsApp" in refused.value.message
     client = env["GUICHET_SMTP_CLIENT_ID"]
     assert len([i for i in tokens.issued.values() if i.client_id == client]) == 2
+
+
+# --- the whole cycle ----------------------------------------------------------------------
+
+
+def test_poll_once_over_a_microsoft_and_a_google_mailbox(
+    oauth_dovecot: DovecotServer,
+    tokens: TokenServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from guichet.cli import main
+    from tests.mails import brussels, sample
+
+    info, programme = user(), user()
+    oauth_dovecot.append(info, sample("pe004"), brussels(2026, 9, 2, 11, 30))
+    oauth_dovecot.append(programme, sample("pe005"), brussels(2026, 9, 10, 8, 0, 12))
+    env = imap_env(oauth_dovecot, tokens, info, tmp_path / "var", **microsoft_app(tokens, info))
+    google = imap_env(oauth_dovecot, tokens, programme, tmp_path / "var", AUTH="oauth2-google",
+                      SERVICE_ACCOUNT_FILE=str(service_account(tokens, tmp_path)),
+                      TOKEN_URI=tokens.token_uri)  # fmt: skip
+    env |= {k.replace("_INFO_", "_PROGRAMME_"): v for k, v in google.items()}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GUICHET_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GUICHET_PROGRAMME", "blossom-2026")
+    assert main(["poll", "--once"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Boîte « info » (info@coopcity.be) : 1 nouveau courriel")
+    assert out[1].startswith("Boîte « programme » (matthias@coopcity.be) : 1 nouveau courriel")
+    assert {i.user for i in tokens.issued.values()} >= {info, programme}
