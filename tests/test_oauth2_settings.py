@@ -9,7 +9,7 @@ import pytest
 
 from config.programme import MailboxSpec
 from guichet.errors import ConfigError
-from ingest import oauth2
+from ingest import oauth2, oauth2_providers
 from ingest.mailbox import settings_from_env
 from notifications.smtp import SmtpSettings
 
@@ -134,8 +134,8 @@ def test_a_server_wanting_oauth2_is_told_with_the_variable_for_its_host(
 
 def test_the_delegated_cache_file_is_written_0600_atomically(tmp_path: Path) -> None:
     path = tmp_path / "oauth2" / "microsoft-x.json"
-    oauth2.private_file(path, '{"a": 1}')
-    oauth2.private_file(path, '{"a": 2}')
+    oauth2_providers.private_file(path, '{"a": 1}')
+    oauth2_providers.private_file(path, '{"a": 2}')
     assert path.read_text() == '{"a": 2}'
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700

@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ingest import oauth2
+    from ingest.oauth2_providers import MicrosoftTokens, cache_path
 
     env = os.environ
     settings = _oauth2_settings(args, env)
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             f"{settings.variables}AUTH=oauth2-google : pas de connexion à faire ici (compte de "
             f"service, ou {settings.variables}REFRESH_TOKEN)"
         )
-    source = oauth2.MicrosoftTokens(settings)
+    source = MicrosoftTokens(settings)
 
     def show(url: str, code: str, expires: str) -> None:
         print(f"Ouvrir {url} dans un navigateur et saisir le code {code}")
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     except oauth2.SignInFailed as e:
         raise MailboxError(f"connexion de {settings.user} : {e.reason}") from e
     print(f"Connecté : {who}. guichet renouvellera seul l’accès (jeton gardé dans "
-          f"{oauth2.cache_path(settings)}).")  # fmt: skip
+          f"{cache_path(settings)}).")  # fmt: skip
     return 0
 
 
