@@ -501,7 +501,8 @@ def test_smtp_sends_with_xoauth2_and_a_revoked_application_is_a_refused_token(
         sender.send(who, [rcpt], raw)
     assert refused.value.temporary
     assert "jeton OAuth2 refusé" in refused.value.message
-    assert "SMTP.SendAsApp" in refused.value.message or "CLIENT_SECRET" in refused.value.message
+    assert "par le serveur de jetons (invalid_client" in refused.value.message
+    assert "GUICHET_SMTP_CLIENT_SECRET" in refused.value.message
     assert "mot de passe" not in refused.value.message
 
 
