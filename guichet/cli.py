@@ -33,6 +33,7 @@ COMMANDS = (
     "results",
     "purge",
     "doctor",
+    "login",
 )
 
 

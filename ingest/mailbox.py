@@ -13,6 +13,10 @@ the environment, never from a file in the repository. For the mailbox ``info``:
     GUICHET_IMAP_INFO_TLS_VERIFY 1 (default) | 0: no certificate check (local test server)
     GUICHET_IMAP_INFO_IDLE       0 (default) | 1: a connection kept open (IMAP IDLE) asks
                                  for a polling cycle as soon as a mail arrives (ingest.idle)
+    GUICHET_IMAP_INFO_AUTH       password (default) | oauth2-microsoft | oauth2-google: then
+                                 no password but _TENANT, _CLIENT_ID, _CLIENT_SECRET(_FILE) or
+                                 _CLIENT_CERTIFICATE, _SERVICE_ACCOUNT_FILE, _REFRESH_TOKEN(_FILE),
+                                 _SCOPE, _AUTHORITY, _TOKEN_URI, _TOKEN_CAFILE (config.environment)
 
 Certificates are verified by default (imaplib would not: it is given a verifying
 context explicitly). ``ImapSession`` reads with ``BODY.PEEK`` (``\\Seen`` untouched),
@@ -31,14 +35,16 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, Self
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 
-from config.environment import EnvSettings
+from config.environment import EnvSettings, OAuth2Settings
 from config.programme import MailboxSpec
 from guichet.errors import ConfigError, MailboxError
+from ingest import oauth2
 
 ENV_PREFIX = "GUICHET_IMAP_"
 DEFAULT_TIMEOUT = 60.0
@@ -58,6 +64,7 @@ class MailboxSettings:
     verify: bool = True
     timeout: float = DEFAULT_TIMEOUT
     idle: bool = False
+    oauth2: OAuth2Settings | None = None  # set: SASL XOAUTH2/OAUTHBEARER, no password
 
     @property
     def label(self) -> str:
@@ -81,19 +88,31 @@ def settings_from_env(spec: MailboxSpec, env: Mapping[str, str]) -> MailboxSetti
     if host is None:
         raise ConfigError(f"boîte « {spec.id} » : {env_name(spec.id, 'HOST')} n'est pas défini")
     security = found.security(host)
+    user = found.get("USER") or spec.address
+    signin = None
+    if found.auth() != "password":
+        signin = found.oauth2("imap", user, spec.id, oauth2_dir(env))
     return MailboxSettings(
         id=spec.id,
         address=spec.address,
         host=host,
         port=found.port(993 if security == "ssl" else 143),
-        user=found.get("USER") or spec.address,
-        password=found.secret(f"boîte « {spec.id} » : "),
+        user=user,
+        password="" if signin else found.secret(f"boîte « {spec.id} » : "),
+        oauth2=signin,
         security=security,
         folder=found.get("FOLDER") or "INBOX",
         cafile=found.get("CAFILE"),
         verify=found.flag("TLS_VERIFY", True),
         idle=found.flag("IDLE", False),
     )
+
+
+def oauth2_dir(env: Mapping[str, str]) -> Path:
+    """Where delegated OAuth2 sign-ins are kept: the store's folder, ``oauth2/``."""
+    from triage.store import DATA_DIR_ENV, DEFAULT_DATA_DIR
+
+    return Path(env.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR) / "oauth2"
 
 
 @dataclass(frozen=True)
@@ -232,10 +251,16 @@ class ImapSession:
                 f"boîte {s.label} : connexion impossible à {s.host}:{s.port} ({_why(e)})"
             ) from e
         try:
-            box.login(s.user, s.password, initial_folder=None)
+            if s.oauth2 is not None:
+                self._oauth2_login(box)
+            else:
+                box.login(s.user, s.password, initial_folder=None)
         except MailboxLoginError as e:
             _quietly_close(box)
-            raise MailboxError(f"boîte {s.label} : identifiant ou mot de passe refusé") from e
+            raise MailboxError(f"boîte {s.label} : {password_refused(s, box.client)}") from e
+        except oauth2.SignInFailed as e:
+            _quietly_close(box)
+            raise MailboxError(f"boîte {s.label} : {e.reason}") from e
         except _IMAP_ERRORS as e:
             _quietly_close(box)
             raise MailboxError(f"boîte {s.label} : connexion interrompue ({_why(e)})") from e
@@ -248,6 +273,47 @@ class ImapSession:
                 f"boîte {s.label} : dossier « {s.folder} » inaccessible ({_why(e)})"
             ) from e
         return self
+
+    def _oauth2_login(self, box: BaseMailBox) -> None:
+        """SASL XOAUTH2 (or OAUTHBEARER where only it is offered) with a token from
+        ``ingest.oauth2``; a refused token is replaced once by a fresh one."""
+        s = self.settings
+        assert s.oauth2 is not None
+        offered = {c[5:] for c in box.client.capabilities if c.startswith("AUTH=")}
+        name = oauth2.mechanism(offered)
+        if name is None:
+            raise oauth2.SignInFailed(
+                "le serveur ne propose pas OAuth2 (ni XOAUTH2 ni OAUTHBEARER) : régler "
+                f"{env_name(s.id, 'AUTH')}=password"
+            )
+
+        def attempt(token: str) -> bool:
+            if name == "XOAUTH2":
+                first, abort = oauth2.xoauth2(s.user, token), b""
+            else:
+                first, abort = oauth2.oauthbearer(s.user, token, s.host, s.port), b"\x01"
+            answers = iter((first,))
+
+            def respond(challenge: bytes) -> bytes:
+                # A refusal comes first as a challenge (the error's details, in JSON):
+                # the client answers it with an empty line (XOAUTH2) or ^A (OAUTHBEARER).
+                return next(answers, abort)
+
+            try:
+                typ, data = box.client.authenticate(name, respond)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error as e:
+                if "[UNAVAILABLE]" in str(e):  # RFC 5530: the server could not check it
+                    raise oauth2.SignInFailed(
+                        f"le serveur ne peut pas vérifier le jeton OAuth2 pour l'instant ({_why(e)})",
+                        refused=False,
+                    ) from e
+                return False
+            box.login_result = (typ, data)
+            return typ == "OK"
+
+        oauth2.sign_in(s.oauth2, attempt)
 
     @property
     def client(self) -> imaplib.IMAP4:
@@ -383,6 +449,18 @@ class ImapSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def password_refused(settings: MailboxSettings, client: imaplib.IMAP4) -> str:
+    """Why a password login failed, in words that send the person to the right setting:
+    a server that offers OAuth2 (Microsoft 365 has refused passwords since 2022) is said
+    to want it, with the variable to set."""
+    caps = {str(c).upper() for c in getattr(client, "capabilities", ())}
+    oauth = sorted(c[5:] for c in caps if c in ("AUTH=XOAUTH2", "AUTH=OAUTHBEARER"))
+    if not oauth:
+        return "identifiant ou mot de passe refusé"
+    variable = env_name(settings.id, "AUTH")
+    return oauth2.oauth2_wanted(settings.host, variable, "/".join(oauth), "LOGINDISABLED" in caps)
 
 
 def _why(error: BaseException) -> str:

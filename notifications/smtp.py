@@ -9,6 +9,10 @@ Settings come from the environment, never from a file in the repository:
     GUICHET_SMTP_PASSWORD        or GUICHET_SMTP_PASSWORD_FILE (a secret file)
     GUICHET_SMTP_CAFILE          a CA bundle to trust (a test server's own certificate)
     GUICHET_SMTP_TLS_VERIFY      1 (default) | 0: no certificate check (local test server)
+    GUICHET_SMTP_AUTH            password (default) | oauth2-microsoft | oauth2-google: the
+                                 mailbox GUICHET_SMTP_USER signs in with SASL XOAUTH2 (or
+                                 OAUTHBEARER); the other variables as for IMAP (_TENANT,
+                                 _CLIENT_ID, _CLIENT_SECRET…, see ingest.mailbox)
 
 ``SmtpSender.send`` raises ``DeliveryError`` with ``temporary`` telling whether a later
 try may succeed (server down, 4xx) or not (5xx: the address is refused for good).
@@ -23,8 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from config.environment import EnvSettings
+from config.environment import EnvSettings, OAuth2Settings
 from guichet.errors import ConfigError, DeliveryError
+from ingest import oauth2
 
 ENV_PREFIX = "GUICHET_SMTP_"
 _DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "plain": 25}
@@ -48,23 +53,35 @@ class SmtpSettings:
     cafile: str | None = None
     verify: bool = True
     timeout: float = 60.0
+    oauth2: OAuth2Settings | None = None  # set: SASL XOAUTH2/OAUTHBEARER as ``user``
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
+        from ingest.mailbox import oauth2_dir
+
         found = EnvSettings(env, lambda key: ENV_PREFIX + key)
         host = found.get("HOST")
         if host is None:
             raise ConfigError(f"{ENV_PREFIX}HOST n'est pas défini : aucun courriel ne peut partir")
         security = found.security(host)
         user = found.get("USER")
+        signin = None
+        if found.auth() != "password":
+            if user is None:
+                raise ConfigError(
+                    f"{ENV_PREFIX}USER n'est pas défini : avec {ENV_PREFIX}AUTH="
+                    f"{found.auth()}, l'adresse de la boîte qui envoie"
+                )
+            signin = found.oauth2("smtp", user, "smtp", oauth2_dir(env))
         return cls(
             host=host,
             port=found.port(_DEFAULT_PORTS[security]),
             security=security,
             user=user,
-            password=found.secret("") if user else None,
+            password=found.secret("") if user and not signin else None,
             cafile=found.get("CAFILE"),
             verify=found.flag("TLS_VERIFY", True),
+            oauth2=signin,
         )
 
     @property
@@ -111,14 +128,79 @@ class SmtpSender:
             client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
             if s.security == "starttls":
                 client.starttls(context=self._context())
-        if s.user:
+        if s.oauth2 is not None:
+            try:
+                self._oauth2_login(client)
+            except BaseException:
+                client.close()
+                raise
+        elif s.user:
             try:
                 client.login(s.user, s.password or "")
             except (smtplib.SMTPException, OSError) as e:
                 # Some servers hang up after a refused login rather than answer 535.
+                offered = self._offered(client)
                 client.close()
+                oauth = sorted(offered & {"XOAUTH2", "OAUTHBEARER"})
+                if oauth:  # a password refused by a server that wants OAuth2: say so
+                    passwords_off = not offered & {"PLAIN", "LOGIN", "CRAM-MD5"}
+                    raise SendFailed(
+                        f"{s.label} : "
+                        + oauth2.oauth2_wanted(
+                            s.host, f"{ENV_PREFIX}AUTH", "/".join(oauth), passwords_off
+                        ),
+                        temporary=True,
+                    ) from e
                 raise smtplib.SMTPAuthenticationError(535, str(e).encode()) from e
         return client
+
+    @staticmethod
+    def _offered(client: smtplib.SMTP) -> set[str]:
+        return set(client.esmtp_features.get("auth", "").upper().split())
+
+    def _oauth2_login(self, client: smtplib.SMTP) -> None:
+        """SASL XOAUTH2 (or OAUTHBEARER where only it is offered) with a token from
+        ``ingest.oauth2``; a refused token is replaced once by a fresh one."""
+        s = self.settings
+        assert s.oauth2 is not None and s.user is not None
+        user = s.user
+        client.ehlo_or_helo_if_needed()
+        name = oauth2.mechanism(self._offered(client))
+        if name is None:
+            raise SendFailed(
+                f"{s.label} ne propose pas OAuth2 (ni XOAUTH2 ni OAUTHBEARER) : régler "
+                f"{ENV_PREFIX}AUTH=password",
+                temporary=True,
+            )
+
+        def attempt(token: str) -> bool:
+            if name == "XOAUTH2":
+                first, abort = oauth2.xoauth2(user, token), b""
+            else:
+                first, abort = oauth2.oauthbearer(user, token, s.host, s.port), b"\x01"
+            answers = iter((first,))
+
+            def respond(challenge: bytes | None = None) -> str:
+                # A refusal comes first as a 334 challenge (the error's details, in JSON):
+                # the client answers it with an empty line (XOAUTH2) or ^A (OAUTHBEARER).
+                return next(answers, abort).decode("ascii")
+
+            try:
+                client.auth(name, respond)
+            except smtplib.SMTPAuthenticationError as e:
+                if 500 <= e.smtp_code < 600:
+                    return False
+                raise SendFailed(
+                    f"{s.label} : connexion OAuth2 impossible pour l'instant "
+                    f"(code {e.smtp_code} : {_reply(e)})",
+                    temporary=True,
+                ) from e
+            return True
+
+        try:
+            oauth2.sign_in(s.oauth2, attempt)
+        except oauth2.SignInFailed as e:
+            raise SendFailed(f"{s.label} : {e.reason}", temporary=True) from e
 
     def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
         for address in (sender, *recipients):

@@ -113,7 +113,7 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {auth_mechanisms}
 # Tests log in with wrong passwords on purpose: no delay after a failure, and no
 # penalty (anvil's, per IP) on the logins that follow; see "service anvil" below.
 auth_failure_delay = 0
@@ -125,9 +125,10 @@ lmtp_save_to_detail_mailbox = no
 {unprivileged}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {dir}/users
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid={mail_user} gid={mail_group} home={dir}/mail/%d/%n allow_all_users=yes
 }}
@@ -164,6 +165,26 @@ service anvil {{
 }}
 """
 
+# Tokens checked by asking the token server (guichet.loopback.tokens) about each one.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = {mechanisms}
+  args = {dir}/dovecot-oauth2.conf.ext
+}}
+"""
+
+OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+tls_ca_cert_file = {cafile}
+timeout_msecs = 10000
+"""
+
 UNPRIVILEGED = """\
 default_login_user = {user}
 default_internal_user = {user}
@@ -178,6 +199,11 @@ class DovecotServer:
     Users live in a passwd-file (``add_user`` may be called while it runs: Dovecot reads
     the file again when it changes); mail is kept as ``nobody:nogroup`` when run as root.
     ``cafile`` is the self-signed certificate, for a verifying TLS client.
+
+    With ``oauth2_introspection_url`` (and ``oauth2_cafile``, the token server's
+    certificate) it also offers SASL XOAUTH2 and OAUTHBEARER, each token checked by that
+    server (Dovecot's ``oauth2`` passdb); ``password_login=False`` then refuses LOGIN and
+    PLAIN (``LOGINDISABLED``), as Microsoft 365 does.
     """
 
     users: dict[str, str] = field(default_factory=dict)
@@ -188,6 +214,10 @@ class DovecotServer:
     lmtp_port: int = 0
     cafile: Path | None = None
     process: subprocess.Popen | None = None
+    oauth2_introspection_url: str | None = None
+    oauth2_cafile: Path | None = None
+    oauth2_mechanisms: tuple[str, ...] = ("xoauth2", "oauthbearer")
+    password_login: bool = True
     _owned_dir: bool = False
 
     BINARIES = ("dovecot", "openssl")
@@ -216,6 +246,14 @@ class DovecotServer:
             unprivileged = UNPRIVILEGED.format(user=mail_user, group=mail_group)
             login_chroot = "chroot ="
         self._write_users()
+        mechanisms = ["plain", "login"] if self.password_login else []
+        oauth2_passdb = ""
+        if self.oauth2_introspection_url:
+            mechanisms += self.oauth2_mechanisms
+            oauth2_passdb = OAUTH2_PASSDB.format(dir=d, mechanisms=" ".join(self.oauth2_mechanisms))
+            (d / "dovecot-oauth2.conf.ext").write_text(
+                OAUTH2_CONF.format(url=self.oauth2_introspection_url, cafile=self.oauth2_cafile)
+            )
         conf = d / "dovecot.conf"
         conf.write_text(
             DOVECOT_CONF.format(
@@ -231,6 +269,8 @@ class DovecotServer:
                 imap_port=self.imap_port,
                 imaps_port=self.imaps_port,
                 lmtp_port=self.lmtp_port,
+                auth_mechanisms=" ".join(mechanisms),
+                oauth2_passdb=oauth2_passdb,
             )
         )
         with open(d / "dovecot.stderr", "wb") as stderr:  # the child keeps its own copy
@@ -362,15 +402,97 @@ class LmtpHandler:
         return "250 OK"
 
 
+def introspect(url: str, cafile: Path | None, token: str) -> dict[str, Any]:
+    """Ask a token server about ``token`` (RFC 7662 introspection, as Dovecot does)."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    body = urllib.parse.urlencode({"token": token}).encode()
+    with urllib.request.urlopen(url, body, timeout=10, context=context) as answer:
+        return json.loads(answer.read())
+
+
+class OAuth2LmtpHandler(LmtpHandler):
+    """``LmtpHandler`` that wants a signed-in client: SASL XOAUTH2 and OAUTHBEARER, each
+    token checked with the token server (its answer must name the user signing in), and
+    PLAIN/LOGIN against Dovecot's users unless ``password_login`` is off."""
+
+    REFUSAL = '{"status":"401","schemes":"bearer","scope":"https://outlook.office.com/.default"}'
+
+    def __init__(self, dovecot: DovecotServer, url: str, cafile: Path | None) -> None:
+        super().__init__(dovecot.host, dovecot.lmtp_port)
+        self.dovecot, self.url, self.cafile = dovecot, url, cafile
+        self.signed_in: list[tuple[str, str]] = []  # (mechanism, user)
+
+    async def _bearer(self, server: Any, args: list[str], pattern: bytes, name: str) -> Any:
+        import asyncio
+        import base64
+
+        from aiosmtpd.smtp import MISSING, AuthResult
+
+        if len(args) > 1:
+            blob: Any = base64.b64decode(args[1])
+        else:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+        found = re.search(pattern, blob)
+        if found:
+            user, token = found["user"].decode(), found["token"].decode()
+            answer = await asyncio.get_running_loop().run_in_executor(
+                None, introspect, self.url, self.cafile, token
+            )
+            if answer.get("active") is True and answer.get("username") == user.lower():
+                self.signed_in.append((name, user))
+                return AuthResult(success=True, auth_data=user)
+        # The mechanisms' way to refuse: the error as a challenge, then 535.
+        await server.challenge_auth(self.REFUSAL)
+        return AuthResult(success=False, handled=False)
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> Any:  # noqa: N802
+        pattern = rb"^user=(?P<user>[^\x01]+)\x01auth=Bearer (?P<token>[^\x01]+)\x01\x01$"
+        return await self._bearer(server, args, pattern, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: Any, args: list[str]) -> Any:  # noqa: N802
+        pattern = rb"^n,a=(?P<user>[^,]+),\x01(?:[^\x01]*\x01)*?auth=Bearer (?P<token>[^\x01]+)\x01\x01$"
+        return await self._bearer(server, args, pattern, "OAUTHBEARER")
+
+    def check_password(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                       auth_data: Any) -> Any:  # fmt: skip
+        from aiosmtpd.smtp import AuthResult
+
+        login = auth_data.login.decode()
+        good = self.dovecot.users.get(login) == auth_data.password.decode()
+        return AuthResult(success=good, auth_data=auth_data)
+
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+
 @dataclass
 class SmtpRelay:
-    """An SMTP server on loopback (no TLS, no auth) that lands every mail in Dovecot."""
+    """An SMTP server on loopback (no TLS) that lands every mail in Dovecot.
+
+    No authentication, unless ``oauth2_introspection_url`` is given: then the client must
+    sign in (``OAuth2LmtpHandler``), and ``password_login=False`` offers only OAuth2.
+    """
 
     dovecot: DovecotServer
     host: str = LOOPBACK
     port: int = 0
     controller: Any = None
     handler: LmtpHandler | None = None
+    oauth2_introspection_url: str | None = None
+    oauth2_cafile: Path | None = None
+    password_login: bool = True
 
     @classmethod
     def missing(cls) -> list[str]:
@@ -384,8 +506,23 @@ class SmtpRelay:
         from aiosmtpd.controller import Controller
 
         self.port = free_port()
-        self.handler = LmtpHandler(self.dovecot.host, self.dovecot.lmtp_port)
-        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        if self.oauth2_introspection_url is None:
+            self.handler = LmtpHandler(self.dovecot.host, self.dovecot.lmtp_port)
+            self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        else:
+            handler = OAuth2LmtpHandler(
+                self.dovecot, self.oauth2_introspection_url, self.oauth2_cafile
+            )
+            self.handler = handler
+            self.controller = Controller(
+                handler,
+                hostname=self.host,
+                port=self.port,
+                # loopback only: AUTH without TLS; "required" is enforced at MAIL FROM
+                auth_require_tls=False,
+                authenticator=handler.check_password,
+                auth_exclude_mechanism=[] if self.password_login else ["LOGIN", "PLAIN"],
+            )
         self.controller.start()
         return self
 
