@@ -323,9 +323,15 @@ def _signed_in_steps(s: MailboxSettings, name: str, oauth: bool) -> list[Check]:
     try:
         session.open()
     except MailboxError as e:
-        fix = f"vérifier {env_name(s.id, 'USER')} et le mot de passe ({env_name(s.id, 'PASSWORD_FILE')})"
-        if oauth:
-            fix += " ; ce serveur propose OAuth2 (Microsoft 365, Gmail) : voir « guichet login » dans le README"
+        if s.oauth2 is not None:  # a token, never a password: the reason says what to check
+            fix = (
+                f"les réglages {env_name(s.id, 'AUTH')}, {env_name(s.id, 'CLIENT_ID')}… "
+                f"(README, « Microsoft 365 and Google Workspace »), ou « guichet login {s.id} »"
+            )
+        else:
+            fix = f"vérifier {env_name(s.id, 'USER')} et le mot de passe ({env_name(s.id, 'PASSWORD_FILE')})"
+            if oauth:
+                fix += " ; ce serveur propose OAuth2 (Microsoft 365, Gmail) : voir « guichet login » dans le README"
         return [bad(f"{name} : identification", e.message.split(" : ", 1)[-1], fix)]
     checks = [good(f"{name} : identification", f"connecté en tant que {s.user}")]
     try:
@@ -395,7 +401,7 @@ def _quietly(client: imaplib.IMAP4) -> None:
 
 
 def check_smtp(env: Mapping[str, str], *, timeout: float = PROBE_TIMEOUT) -> list[Check]:
-    from notifications.smtp import ENV_PREFIX, SmtpSender, SmtpSettings
+    from notifications.smtp import ENV_PREFIX, SendFailed, SmtpSender, SmtpSettings
 
     what = "envoi (SMTP)"
     if not (env.get(ENV_PREFIX + "HOST") or "").strip():
@@ -463,6 +469,16 @@ def check_smtp(env: Mapping[str, str], *, timeout: float = PROBE_TIMEOUT) -> lis
     try:
         # The worker's own connection code, sign-in included (SmtpSender opens one per mail).
         SmtpSender(s)._connect().quit()
+    except SendFailed as e:  # OAuth2: a token refused, or a server that wants another sign-in
+        checks.append(
+            bad(
+                f"{what} : identification",
+                e.message.split(" : ", 1)[-1] if e.message.startswith(s.label) else e.message,
+                f"les réglages {ENV_PREFIX}AUTH, {ENV_PREFIX}CLIENT_ID… (README, « Microsoft 365 "
+                "and Google Workspace »), ou « guichet login smtp »",
+            )
+        )
+        return checks
     except (OSError, smtplib.SMTPException) as e:
         reply = (
             e.smtp_error.decode("utf-8", "replace")

@@ -562,3 +562,34 @@ def test_poll_once_over_a_microsoft_and_a_google_mailbox(
     assert out[0].startswith("Boîte « info » (info@coopcity.be) : 1 nouveau courriel")
     assert out[1].startswith("Boîte « programme » (matthias@coopcity.be) : 1 nouveau courriel")
     assert {i.user for i in tokens.issued.values()} >= {info, programme}
+
+
+# --- guichet doctor on OAuth2 mailboxes ------------------------------------------------------
+
+
+def test_doctor_signs_in_with_oauth2_and_a_revoked_token_is_never_a_password_to_check(
+    oauth_dovecot: DovecotServer, oauth_relay: SmtpRelay, tokens: TokenServer, tmp_path: Path
+) -> None:
+    from guichet.checkup import check_mailbox, check_smtp
+
+    who = user()
+    env = imap_env(oauth_dovecot, tokens, who, tmp_path, **microsoft_app(tokens, who))
+    spec = MailboxSpec(id="info", address=who)
+    smtp = smtp_env(oauth_relay, tokens, who, tmp_path, **microsoft_app(tokens, who))
+
+    checks = check_mailbox(settings_from_env(spec, env)) + check_smtp(smtp)
+    assert all(c.ok for c in checks), [c.line() for c in checks if not c.ok]
+    assert any("identification" in c.what and who in c.detail for c in checks)
+
+    tokens.revoke(client_id=env[env_name("info", "CLIENT_ID")])
+    tokens.revoke(client_id=smtp["GUICHET_SMTP_CLIENT_ID"])
+    oauth2.forget_sources()
+    refused = [
+        c for c in check_mailbox(settings_from_env(spec, env)) + check_smtp(smtp) if not c.ok
+    ]
+    assert [c.what for c in refused] == ["boîte « info » : identification", "envoi (SMTP) : identification"]
+    for check in refused:
+        text = check.detail + " " + (check.fix or "")
+        assert "jeton OAuth2 refusé" in check.detail
+        assert "mot de passe" not in text
+        assert "guichet login" in (check.fix or "")
