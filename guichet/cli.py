@@ -32,6 +32,7 @@ COMMANDS = (
     "decisions",
     "results",
     "purge",
+    "messages",
 )
 
 
