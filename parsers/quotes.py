@@ -1,8 +1,8 @@
 """The new part of a reply: the text a person wrote, without the mail they answer. Pure.
 
 A reply carries the history below its new text, introduced by the line its mail client
-writes: « Le jeu. 3 sept. 2026 à 09:02, X <x@…> a écrit : » (French), « On …, X wrote: »
-(English), « Op … schreef X: » or « Op … heeft X het volgende geschreven: » (Dutch),
+writes: « Le jeu. 3 sept. 2026 à 09:02, X <x@…> a écrit : » (French), « On …, X
+wrote: » (English), « Op … schreef X: » or « Op … heeft X het volgende geschreven: » (Dutch),
 « Am … schrieb X: » (German), possibly folded over up to three lines; or an Outlook block
 (« De : … » then « Envoyé : … » / « From: » then « Sent: » / « Van: » then « Verzonden: »);
 or a separator (« -----Message d'origine----- », « ---------- Forwarded message --------- »,
@@ -28,6 +28,11 @@ _ATTRIBUTION = re.compile(
     r"\s*:",
     re.IGNORECASE | re.DOTALL,
 )
+_END = re.compile(
+    r"(?:a\s+écrit|wrote|schreef\b.{0,200}?|het\s+volgende\s+geschreven|schrieb\b.{0,200}?)"
+    r"\s*:\s*$",
+    re.IGNORECASE,
+)
 _FROM = re.compile(r"^\s*\*?(?:de|from|van|von|expéditeur)\s*\*?\s*:\s*\S", re.IGNORECASE)
 _SENT = re.compile(
     r"^\s*\*?(?:envoyé|date|sent|verzonden|verstuurd|gesendet|datum)\s*\*?\s*:", re.IGNORECASE
@@ -49,23 +54,26 @@ _RULE = re.compile(r"^\s*[_\-=*]{3,}\s*$")  # a line drawn above a quoted block
 
 
 def quote_start(lines: list[str]) -> int | None:
-    """The index of the line where the quoted history starts, or None."""
-    for i, line in enumerate(lines):
+    """The index of the line where the quoted history starts, or None.
+
+    An attribution header is found by its end (« a écrit : », « wrote: »…), then read back
+    over at most ``WINDOW`` lines without a blank one to where it starts (« Le », « On »,
+    « Op », « Am »): the shortest such header, so that a sentence of the new text that
+    starts like one is never taken in."""
+    for j, line in enumerate(lines):
         if _SEPARATOR.match(line):
-            return i
+            return j
         if _FROM.match(line) and any(
-            _SENT.match(after) for after in lines[i + 1 : i + 1 + _OUTLOOK_BLOCK]
+            _SENT.match(after) for after in lines[j + 1 : j + 1 + _OUTLOOK_BLOCK]
         ):
-            return i
-        if not re.match(r"^\s*(?:le|on|op|am)\b", line, re.IGNORECASE):
+            return j
+        if not _END.search(line):
             continue
-        for n in range(1, WINDOW + 1):
-            if i + n > len(lines):
+        for i in range(j, max(j - WINDOW, -1), -1):
+            if not lines[i].strip():
                 break
-            folded = " ".join(part.strip() for part in lines[i : i + n])
-            if len(folded) > MAX_HEADER + 200:
-                break
-            if _ATTRIBUTION.fullmatch(folded):
+            folded = " ".join(part.strip() for part in lines[i : j + 1])
+            if len(folded) <= MAX_HEADER + 200 and _ATTRIBUTION.fullmatch(folded):
                 return i
     return None
 

@@ -76,3 +76,10 @@ def test_first_lines_cut_on_a_word() -> None:
     assert first_lines("Bonjour,\n\nle  nom est faux.") == "Bonjour, le nom est faux."
     cut = first_lines("mot " * 100, 50)
     assert cut.endswith("mot…") and len(cut) <= 50
+
+
+def test_a_header_is_never_read_across_a_blank_line_into_the_new_text() -> None:
+    body = "le numéro est faux.\n\nOn Thu, Sep 3, 2026 at 9:02 AM COOPCITY wrote:\n> Bonjour,\n"
+    assert new_text(body) == "le numéro est faux."
+    body = "Le numéro est faux.\nLe jeu. 3 sept. 2026, COOPCITY <info@coopcity.be> a écrit :\n"
+    assert new_text(body) == "Le numéro est faux."
