@@ -17,8 +17,10 @@ from notifications.plan import (
     due_mails,
     message_ack,
 )
+from notifications.compose import render
 from parsers.message import Attachment, read_message
 from tests.mails import JPEG, brussels
+from tests.test_compose import context
 from triage.messages import brings_new_file, is_new_file
 
 BLOSSOM = load_programme("blossom-2026")
@@ -133,3 +135,11 @@ def test_an_answer_comes_before_a_message_recu_and_a_message_recu_before_a_chase
     both = facts([message], mails=(DOSSIER, supplement))
     assert [d.kind for d in due_mails(both, BLOSSOM, now)] == ["complement"]
     assert ACCUSE not in [d.kind for d in due_mails(both, BLOSSOM, now)]
+
+
+def test_message_recu_asks_for_no_file_after_the_deadline() -> None:
+    before = render(MESSAGE_RECU, context())
+    after = render(MESSAGE_RECU, context(deadline_passed=True))
+    assert "Pour ajouter une pièce" in before.text and "Pour ajouter une pièce" in before.html
+    assert "Pour ajouter une pièce" not in after.text + after.html
+    assert "Nous avons bien reçu votre message" in " ".join(after.text.split())
