@@ -227,3 +227,33 @@ def test_the_cli_lists_messages_and_marks_one_dealt_with_for_good(
             assert pending_messages(session, BLOSSOM.id) == []
     assert main(["messages"]) == 0
     assert capsys.readouterr().out == "Aucun message à lire.\n"
+
+
+def test_messages_are_flagged_and_marked_on_sqlite_and_postgresql(
+    store: Store, checker: Checker
+) -> None:
+    """The desk's two calls on both databases: ``pending_messages`` then ``mark_read``; a
+    reply in the thread with a vCard only is a message, with the CV a supplement."""
+    dossier = dossier_mail(VELO, annexes=("statuts", "rapport", "bilans"))
+    card = {"Fatima.vcf": b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Fatima\r\nEND:VCARD\r\n"}
+    thread = f"<{VELO}@velosolidaire.be>"
+    sender = "Fatima El Amrani <fatima@velosolidaire.be>"
+    message = build(sender=sender, subject="Re: Accusé de réception", message_id="<m1@v.be>",
+                    in_reply_to=thread, body=f"{WRONG}.", files=card)  # fmt: skip
+    supplement = build(sender=sender, subject="Re: Accusé de réception", message_id="<m2@v.be>",
+                       in_reply_to=thread, body="Le CV.", files=dict([ANNEXES["cv"]]))  # fmt: skip
+    mails = [
+        (dossier, brussels(2026, 9, 3, 9, 0)),
+        (message, brussels(2026, 9, 4, 9, 0)),
+        (supplement, brussels(2026, 9, 4, 9, 30)),
+    ]
+    file_mails(store, mails, checker, brussels(2026, 9, 4, 10, 0))
+    with store.sessions.begin() as session:
+        [pending] = pending_messages(session, BLOSSOM.id)
+        assert (pending.structure, pending.text) == ("Vélo Solidaire", f"{WRONG}.")
+        [app] = session.scalars(select(Application)).all()
+        assert app.status == "complet"  # the supplement counted, the message did not
+        assert mark_read(session, BLOSSOM.id, pending.message_id, brussels(2026, 9, 4, 11, 0))
+    with store.sessions.begin() as session:
+        assert pending_messages(session, BLOSSOM.id) == []
+        assert not mark_read(session, BLOSSOM.id, pending.message_id, brussels(2026, 9, 4, 12, 0))
