@@ -138,7 +138,7 @@ def application_facts(
             if r.kind in LISTING
         ),
         messages=messages,
-        dealt=frozenset(m.id for m in messages if m.id in set(dealt)),
+        dealt=frozenset(m.id for m in messages).intersection(dealt),
         answered_at=max(answers) if answers else None,
         message_ack_at=max(acks) if acks else None,
     )

@@ -56,7 +56,7 @@ from triage.verdict import (
     decide,
     flagged,
 )
-from triage.verdict import Verdict as VerdictOf
+from triage.verdict import Verdict as MailVerdict
 
 CANDIDATURE = frozenset({COMPLET, INCOMPLET, HORS_DELAI})
 
@@ -119,11 +119,8 @@ def file_result(
         else None
     )
 
-    after = None
-    if is_message:
-        after = existing
-    elif candidature:
-        after = existing or find_application(session, programme.id, message)
+    after = existing if is_message or candidature else None
+    if candidature and not is_message:
         if after is None:
             after = _new_application(session, programme.id, message, now)
         elif message.structure and after.structure_key.startswith(SENDER_KEY_PREFIX):
@@ -139,7 +136,7 @@ def file_result(
 
 
 def _replace_files(
-    session: Session, message: Message, result: CheckResult, verdict: VerdictOf, now: dt.datetime
+    session: Session, message: Message, result: CheckResult, verdict: MailVerdict, now: dt.datetime
 ) -> None:
     message.attachments.clear()
     message.parsed = None
