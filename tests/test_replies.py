@@ -257,3 +257,22 @@ def test_messages_are_flagged_and_marked_on_sqlite_and_postgresql(
     with store.sessions.begin() as session:
         assert pending_messages(session, BLOSSOM.id) == []
         assert not mark_read(session, BLOSSOM.id, pending.message_id, brussels(2026, 9, 4, 12, 0))
+
+
+def test_a_coordinator_answering_in_the_thread_writes_no_message_to_read(
+    sqlite_store: Store, checker: Checker
+) -> None:
+    """Matthias answers the applicant by hand with info@ in copy: that copy is polled, in the
+    application's thread, without a file; it is no message and gets no « Message reçu »."""
+    dossier = dossier_mail(VELO, annexes=("statuts",))
+    answer = build(sender="Matthias Meirlaen <Matthias@coopcity.be>", subject="RE: Accusé",
+                   message_id="<m@coopcity.be>", in_reply_to=f"<{VELO}@velosolidaire.be>",
+                   body="Bonjour Fatima, c’est corrigé.")  # fmt: skip
+    mails = [(dossier, brussels(2026, 9, 3, 9, 0)), (answer, brussels(2026, 9, 4, 9, 0))]
+    file_mails(sqlite_store, mails, checker, brussels(2026, 9, 4, 10, 0))
+    with sqlite_store.sessions() as session:
+        assert pending_messages(session, BLOSSOM.id) == []
+        copy = session.scalars(
+            select(Message).where(Message.rfc_message_id == "<m@coopcity.be>")
+        ).one()
+        assert copy.role is None and copy.application_id is None

@@ -45,7 +45,7 @@ from triage.models import (
     ParsedDossier,
     Verdict,
 )
-from triage.messages import brings_new_file, note_message
+from triage.messages import brings_new_file, from_us, note_message
 from triage.subject import SubjectMatch
 from triage.verdict import (
     AUTOMATIQUE,
@@ -81,9 +81,10 @@ def file_result(
     existing = None
     if verdict.status != AUTOMATIQUE:
         existing = before or find_application(session, programme.id, message)
-    is_message = existing is not None and not brings_new_file(result.message.attachments)
+    on_application = existing is not None and not from_us(message.sender, programme)
+    is_message = on_application and not brings_new_file(result.message.attachments)
     if (
-        existing is not None
+        on_application
         and not is_message
         and verdict.status == NON_CANDIDATURE
         and result.evidence is not None

@@ -9,6 +9,10 @@ history cut, ``parsers.quotes``) is kept in the data of its ``MESSAGE`` event, a
 waits in « Messages à lire » (digest, desk) until a coordinator marks it dealt with
 (``mark_read``: a ``DEALT`` event, so a later ``reprocess`` does not bring it back).
 
+A mail from one of the programme's own addresses (``from_us``: a coordinator's answer
+with a mailbox in copy) is never a message, and a reply with files is a supplement only
+from outside.
+
 What counts as a new file (``is_new_file``): any attachment but a vCard or a calendar
 invitation and a small picture (a logo of a signature the client did not mark inline:
 under ``SMALL_IMAGE``). Inline pictures and signatures (S/MIME, PGP) are set aside by
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.programme import Programme
 from guichet.errors import InputError
 from ingest.intake import log_event
 from parsers.message import Attachment as MailFile
@@ -59,6 +64,16 @@ def is_new_file(file: MailFile) -> bool:
 
 def brings_new_file(files: Iterable[MailFile]) -> bool:
     return any(is_new_file(f) for f in files)
+
+
+def from_us(sender: str | None, programme: Programme) -> bool:
+    """Whether ``sender`` is one of the programme's own addresses (its mailboxes, its
+    manager, the digest's recipients): a coordinator answering by hand, copying a mailbox,
+    writes no message to read and gets no « Message reçu »."""
+    ours = {m.address for m in programme.mailboxes} | set(programme.digest_recipients)
+    if programme.manager is not None:
+        ours.add(programme.manager.email)
+    return (sender or "").strip().lower() in {a.strip().lower() for a in ours if a}
 
 
 # --- the flag ---------------------------------------------------------------------------
