@@ -34,6 +34,7 @@ COMMANDS = (
     "purge",
     "doctor",
     "login",
+    "messages",
 )
 
 

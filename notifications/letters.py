@@ -32,7 +32,14 @@ from notifications.wording import (
     when,
 )
 from triage.annexes import OTHER
-from triage.models import ROLE_DAMAGED, ROLE_NOT_READ, Application, Message, Verdict
+from triage.models import (
+    CONTRIBUTING,
+    ROLE_DAMAGED,
+    ROLE_NOT_READ,
+    Application,
+    Message,
+    Verdict,
+)
 from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, NOT_READ, required_unread
 
 ROLE_WORDS = {
@@ -150,7 +157,7 @@ def received_files(application: Application, programme: Programme) -> list[dict[
     still_damaged = set(damaged_files(application, programme))
     files: list[dict[str, Any]] = []
     for mail in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
-        if mail.role is None or (deadline is not None and mail.received_at > deadline):
+        if mail.role not in CONTRIBUTING or (deadline is not None and mail.received_at > deadline):
             continue
         inside, unopened = _inside(mail, programme)
         opened = [
@@ -194,7 +201,7 @@ def _on_time_mails(application: Application, programme: Programme) -> list[Messa
     return [
         mail
         for mail in sorted(application.messages, key=lambda m: (m.received_at, m.id))
-        if mail.role is not None and (deadline is None or mail.received_at <= deadline)
+        if mail.role in CONTRIBUTING and (deadline is None or mail.received_at <= deadline)
     ]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -46,6 +46,7 @@ from notifications.plan import (
     APPLICANT_KINDS,
     COMPLEMENT,
     DIGEST,
+    MESSAGE_RECU,
     RAPPEL,
     RELANCE,
     RESULTAT,
@@ -59,8 +60,11 @@ from notifications.plan import (
 from triage.decisions import display_structure
 from triage.filing import CANDIDATURE
 from triage.verdict import DOSSIER
+from triage.messages import DEALT
 from triage.models import (
+    CONTRIBUTING,
     OUTBOX_RECORDED,
+    ROLE_MESSAGE,
     TRAITE,
     Application,
     Event,
@@ -100,17 +104,27 @@ def application_facts(
     app: Application,
     rows: Iterable[OutboxMail],
     listings: Mapping[int, list[str] | None] | None = None,
+    dealt: Collection[int] = (),
 ) -> ApplicationFacts:
     """The plan's facts; ``listings``: outbox id -> the missing items that mail listed
-    (``listed_missing``; a mail absent or None counts as about the same items)."""
+    (``listed_missing``; a mail absent or None counts as about the same items); ``dealt``:
+    the messages a coordinator dealt with (``dealt_messages``)."""
+    ordered = sorted(app.messages, key=lambda m: (m.received_at, m.id))
     mails = tuple(
         MailFacts(m.id, m.received_at)
-        for m in sorted(app.messages, key=lambda m: (m.received_at, m.id))
-        if m.state == TRAITE and m.role is not None
+        for m in ordered
+        if m.state == TRAITE and m.role in CONTRIBUTING
+    )
+    messages = tuple(
+        MailFacts(m.id, m.received_at)
+        for m in ordered
+        if m.state == TRAITE and m.role == ROLE_MESSAGE
     )
     rows = list(rows)
     answered = [r.in_reply_to_id for r in rows if r.kind in ANSWERS and r.in_reply_to_id]
     written = [r.created_at for r in rows if r.kind != DIGEST]
+    answers = [r.created_at for r in rows if r.kind in (*ANSWERS, MESSAGE_RECU)]
+    acks = [r.created_at for r in rows if r.kind == MESSAGE_RECU]
     return ApplicationFacts(
         id=app.id,
         status=app.status,
@@ -124,7 +138,26 @@ def application_facts(
             for r in rows
             if r.kind in LISTING
         ),
+        messages=messages,
+        dealt=frozenset(m.id for m in messages).intersection(dealt),
+        answered_at=max(answers) if answers else None,
+        message_ack_at=max(acks) if acks else None,
     )
+
+
+def dealt_messages(session: Session, application_ids: list[int]) -> set[int]:
+    """The messages of these applications a coordinator has dealt with."""
+    if not application_ids:
+        return set()
+    return {
+        i
+        for i in session.scalars(
+            select(Event.message_id).where(
+                Event.kind == DEALT, Event.application_id.in_(application_ids)
+            )
+        )
+        if i is not None
+    }
 
 
 def _as_set(keys: list[str] | None) -> frozenset[str] | None:
@@ -181,9 +214,10 @@ def plan_and_record(
     ):
         rows_by_app.setdefault(row.application_id or 0, []).append(row)
     listings = listed_missing(session, [a.id for a in apps])
+    dealt = dealt_messages(session, [a.id for a in apps])
     recorded = []
     for app in apps:
-        facts = application_facts(app, rows_by_app.get(app.id, []), listings)
+        facts = application_facts(app, rows_by_app.get(app.id, []), listings, dealt)
         for due in due_mails(facts, programme, now):
             row = record_for_application(session, archive, programme, app, due, now)
             if row is not None:

@@ -8,6 +8,10 @@
     rappel       on each reminder day before the deadline (``notifications.reminders``),
                  to applications still incomplete; not when we wrote in the last 12 hours
     resultat     planned by ``guichet results send``, not here
+    message_recu a message for the coordinators (``triage.messages``: a reply that brings no
+                 new file) that no answer of ours followed: « Nous avons bien reçu votre
+                 message », repeating nothing of it; at most one a day
+                 (``MESSAGE_ACK_EVERY``), none for a message a coordinator already dealt with
 
 Chasers (relance, rappel) are planned as a whole, as a programme manager would write them
 by hand: at most one mail about the same missing items every ``same_missing_every_days``
@@ -34,10 +38,12 @@ HORS_DELAI = "hors_delai"
 RELANCE = "relance"
 RAPPEL = "rappel"
 RESULTAT = "resultat"
+MESSAGE_RECU = "message_recu"
 DIGEST = "digest"
 
 ANSWERS = (ACCUSE, COMPLEMENT, HORS_DELAI)  # kinds that answer (and cover) mails
-APPLICANT_KINDS = (*ANSWERS, RELANCE, RAPPEL, RESULTAT)
+APPLICANT_KINDS = (*ANSWERS, RELANCE, RAPPEL, RESULTAT, MESSAGE_RECU)
+MESSAGE_ACK_EVERY = dt.timedelta(hours=24)  # at most one « message reçu » in this time
 REMINDER_WINDOW = dt.timedelta(hours=12)  # a reminder missed by more than this is dropped
 QUIET_BEFORE_REMINDER = dt.timedelta(hours=12)
 
@@ -67,6 +73,10 @@ class ApplicationFacts:
     last_written_at: dt.datetime | None  # our latest mail to it, any kind
     missing: frozenset[str] = frozenset()  # what is missing now (``Application.missing``)
     listed: tuple[Listed, ...] = ()  # our mails to it that listed missing items
+    messages: tuple[MailFacts, ...] = ()  # its messages for the coordinators, by receipt
+    dealt: frozenset[int] = frozenset()  # those a coordinator has dealt with
+    answered_at: dt.datetime | None = None  # our latest answer or « message reçu »
+    message_ack_at: dt.datetime | None = None  # our latest « message reçu »
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,27 @@ def due_mails(app: ApplicationFacts, programme: Programme, now: dt.datetime) -> 
     found = [d for d in _answers(app, programme) if d.key not in app.keys]
     if found:
         return found  # an answer already says what is missing: no chasing in the same breath
+    ack = message_ack(app)
+    if ack is not None and ack.key not in app.keys:
+        return [ack]  # one mail at a time: a chaser waits for the next run
     return [d for d in _chasers(app, programme, now) if d.key not in app.keys][:1]
+
+
+def message_ack(app: ApplicationFacts) -> Due | None:
+    """The « message reçu » for the latest message no answer of ours followed, unless a
+    coordinator dealt with it or we sent one less than ``MESSAGE_ACK_EVERY`` before it."""
+    waiting = [
+        m
+        for m in app.messages
+        if m.id not in app.dealt and (app.answered_at is None or m.received_at > app.answered_at)
+    ]
+    if not waiting:
+        return None
+    latest = waiting[-1]
+    last = app.message_ack_at
+    if last is not None and latest.received_at - last < MESSAGE_ACK_EVERY:
+        return None
+    return Due(MESSAGE_RECU, f"{MESSAGE_RECU}:{app.id}:{latest.id}", app.id, latest.id)
 
 
 def _answers(app: ApplicationFacts, programme: Programme) -> list[Due]:

@@ -21,7 +21,9 @@ from notifications.digest import gather_digest, render_digest
 from notifications.wording import one_line
 from tests.conftest import _need, sqlite_settings
 from tests.stores import BLOSSOM
-from tests.test_digest import CALLS, _seed
+from tests.mails import brussels, build
+from tests.stores import file_mails
+from tests.test_digest import CALLS, LATER, _seed
 from triage.check import CheckResult
 from triage.models import Application
 from triage.store import open_store
@@ -35,6 +37,19 @@ EVIL = "<script>alert(1)</script>"
 HUGE = "Coopérative " + "très " * 400 + "longue"  # about 2,000 characters
 
 Checker = Callable[[bytes, dt.datetime | None, str | None], CheckResult]
+# A reply to Vélo Solidaire's acknowledgement that brings no file: « Messages à lire »
+MESSAGE = (
+    "Bonjour, le numéro d’entreprise indiqué est <b>faux</b> : c’est 0123.456.789. Et notre "
+    "siège a déménagé rue Haute 5, 1000 Bruxelles, depuis le mois d’août. Merci de corriger."
+)
+REPLY = build(
+    sender="Fatima El Amrani <fatima@velosolidaire.be>",
+    subject="RE: Accusé de réception – Vélo Solidaire – BLOSSOM 2026-2027",
+    message_id="<g03-re@velosolidaire.be>",
+    in_reply_to="<g03-mixed-labels-npar3@velosolidaire.be>",
+    body=MESSAGE
+    + "\n\nLe 3 sept. 2026 à 09:02, COOPCITY <info@coopcity.be> a écrit :\n> Bonjour,\n",
+)
 
 
 def _chromium() -> str:
@@ -67,6 +82,7 @@ def page(tmp_path_factory: pytest.TempPathFactory, checker: Checker) -> tuple[Pa
     folder = tmp_path_factory.mktemp("digest-browser")
     with open_store(sqlite_settings(folder)) as store:
         _seed(store, checker)
+        file_mails(store, [(REPLY, brussels(2026, 9, 14, 11, 0))], checker, now=LATER)
         with store.sessions.begin() as session:
             applications = session.scalars(select(Application).order_by(Application.id)).all()
             applications[0].structure = EVIL
@@ -109,6 +125,21 @@ def test_dom_has_one_row_per_application(page: tuple[Path, list[str]], tmp_path:
     assert len(set(ids)) == 11
     calls = dom.xpath('//table[@id="appels"]//tr[td]')
     assert len(calls) == 5  # the incomplete applications, during the call period
+
+
+def test_messages_to_read_are_shown_as_text(page: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """Issue #14, point 7: the reply is listed under « Messages à lire », its markup drawn
+    as text, the quoted acknowledgement cut."""
+    browser = _chromium()
+    path, _ = page
+    dom = lxml.html.fromstring(
+        _run(browser, tmp_path / "profile", "--dump-dom", path.as_uri()).stdout
+    )
+    [row] = dom.xpath('//table[@id="messages"]//tr[@data-message]')
+    text = " ".join(row.text_content().split())
+    assert "fatima@velosolidaire.be" in text and "reçu le 14/09/2026 11:00" in text
+    assert "<b>faux</b>" in text and "a écrit" not in text
+    assert dom.xpath('//table[@id="messages"]//b') == []
 
 
 # Run in a copy of the page only (the digest itself never carries a script), drawn in a

@@ -88,6 +88,9 @@ class CheckResult:
     received: dt.datetime | None
     received_from: str | None  # RECEIVED_GIVEN, RECEIVED_HEADER, DATE_HEADER or None
     files: tuple[Attachment, ...] = ()  # every file, .zip and winmail.dat opened
+    # what the verdict was decided on: filing judges it again as a mail of an application
+    # when it answers one (``triage.filing``), whatever its subject
+    evidence: Evidence | None = None
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -196,6 +199,7 @@ def check_message(
         received=received,
         received_from=received_from,
         files=tuple(unpacked.files),
+        evidence=evidence,
     )
 
 

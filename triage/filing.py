@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from triage.models import (
     ROLE_COMPLEMENT,
     ROLE_DAMAGED,
     ROLE_DOSSIER,
+    ROLE_MESSAGE,
     ROLE_NOT_READ,
     TRAITE,
     Application,
@@ -43,17 +45,52 @@ from triage.models import (
     ParsedDossier,
     Verdict,
 )
-from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, flagged
+from triage.messages import brings_new_file, from_us, note_message
+from triage.subject import SubjectMatch
+from triage.verdict import (
+    AUTOMATIQUE,
+    COMPLET,
+    HORS_DELAI,
+    INCOMPLET,
+    NON_CANDIDATURE,
+    decide,
+    flagged,
+)
+from triage.verdict import Verdict as MailVerdict
 
 CANDIDATURE = frozenset({COMPLET, INCOMPLET, HORS_DELAI})
+
+
+# A mail judged as part of an application it answers: its subject need not follow the convention
+ON_APPLICATION = SubjectMatch(follows=True, structure=None, year=None)
 
 
 def file_result(
     session: Session, message: Message, result: CheckResult, programme: Programme, now: dt.datetime
 ) -> Application | None:
-    """Store what the check found on ``message`` and link it; returns its application."""
+    """Store what the check found on ``message`` and link it; returns its application.
+
+    A mail on an existing application (its thread, its structure, its applicant's address)
+    that brings no new file is a message for the coordinators (``triage.messages``); one
+    that brings files is a supplement, judged as such even when its subject is not the
+    convention's (« RE: Accusé de réception » with the missing CV)."""
     verdict = result.verdict
-    _replace_files(session, message, result, now)
+    before = message.application
+    was_message = message.role == ROLE_MESSAGE
+    message.structure = verdict.structure
+    existing = None
+    if verdict.status != AUTOMATIQUE:
+        existing = before or find_application(session, programme.id, message)
+    on_application = existing is not None and not from_us(message.sender, programme)
+    is_message = on_application and not brings_new_file(result.message.attachments)
+    if (
+        on_application
+        and not is_message
+        and verdict.status == NON_CANDIDATURE
+        and result.evidence is not None
+    ):
+        verdict = decide(replace(result.evidence, subject=ON_APPLICATION), programme)
+    _replace_files(session, message, result, verdict, now)
     session.add(
         Verdict(
             message_id=message.id,
@@ -75,18 +112,24 @@ def file_result(
     message.reason = None
     message.checked_at = now
     candidature = verdict.status in CANDIDATURE
-    message.role = (ROLE_DOSSIER if verdict.dossier else ROLE_COMPLEMENT) if candidature else None
+    message.role = (
+        ROLE_MESSAGE
+        if is_message
+        else (ROLE_DOSSIER if verdict.dossier else ROLE_COMPLEMENT)
+        if candidature
+        else None
+    )
 
-    before = message.application
-    after = None
-    if candidature:
-        after = before or find_application(session, programme.id, message)
+    after = existing if is_message or candidature else None
+    if candidature and not is_message:
         if after is None:
             after = _new_application(session, programme.id, message, now)
         elif message.structure and after.structure_key.startswith(SENDER_KEY_PREFIX):
             _adopt_structure(session, after, message, now)
     message.application = after
     session.flush()
+    if is_message and after is not None and not was_message:
+        note_message(session, message, after, result.message.body, now)
     # The application it leaves first: a version moves only once the old one lets it go.
     for application in dict.fromkeys(a for a in (before, after) if a is not None):
         recompute(session, application, programme, now)
@@ -94,9 +137,8 @@ def file_result(
 
 
 def _replace_files(
-    session: Session, message: Message, result: CheckResult, now: dt.datetime
+    session: Session, message: Message, result: CheckResult, verdict: MailVerdict, now: dt.datetime
 ) -> None:
-    verdict = result.verdict
     message.attachments.clear()
     message.parsed = None
     session.flush()
@@ -273,7 +315,11 @@ def recompute(
     # Each mail as last judged: one waiting to be checked again keeps its last verdict
     # meanwhile, so a reprocess does not flap the application through other states.
     mails = sorted(
-        (m for m in application.messages if m.status in CANDIDATURE),
+        (
+            m
+            for m in application.messages
+            if m.status in CANDIDATURE and m.role != ROLE_MESSAGE
+        ),
         key=lambda m: (m.received_at, m.id),
     )
     _sync_versions(session, application, [m for m in mails if m.parsed is not None], now)

@@ -47,6 +47,10 @@ OWN_MAIL = "envoye_par_guichet"
 # Roles of a mail in its application
 ROLE_DOSSIER = "dossier"  # carries a dossier: a version of the application
 ROLE_COMPLEMENT = "complement"  # annexes or a follow-up without a dossier
+# A mail on an application that brings no new file (a reply « le numéro est faux »): a
+# message for the coordinators (triage.messages), never a contribution to the verdict
+ROLE_MESSAGE = "message"
+CONTRIBUTING = (ROLE_DOSSIER, ROLE_COMPLEMENT)  # roles of the mails an application is judged on
 
 # Roles of an attachment besides dossier, annexe, autre
 ROLE_DAMAGED = "endommagee"  # arrived damaged: the applicant is asked for it again

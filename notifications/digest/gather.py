@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -32,8 +33,10 @@ from notifications.plan import DIGEST
 from notifications.wording import missing_labels, one_line, status_label, to_check
 from triage.decisions import current_decisions
 from triage.export import score_mean
+from triage.messages import pending_messages
 from triage.models import (
     ERREUR,
+    ROLE_MESSAGE,
     OUTBOX_ABANDONED,
     OUTBOX_SENT,
     Application,
@@ -58,6 +61,8 @@ STALE_AFTER = dt.timedelta(hours=1)  # a mailbox with no successful poll for thi
 DEFAULT_SINCE = dt.timedelta(hours=24)  # « new » when no digest was sent before
 IN_TIME = (INCOMPLET, COMPLET)  # candidatures that are judged (and called, and decided)
 _ORDER = {INCOMPLET: 0, COMPLET: 1, HORS_DELAI: 2}
+# messages on an application are listed in « Messages à lire », not as other mails
+_not_a_message = or_(Message.role.is_(None), Message.role != ROLE_MESSAGE)
 
 
 def last_digest_at(
@@ -106,11 +111,12 @@ def gather_digest(
         key=lambda r: (_ORDER.get(r.status, 3), r.first_received, r.id),
     )
     today = now.astimezone(programme.zone).date()
+    messages = [m for m in pending_messages(session, programme.id) if m.received_at <= now]
     return DigestData(
         programme_id=programme.id,
         now=now,
         since=since,
-        counts=_counts(session, programme, applications),
+        counts=replace(_counts(session, programme, applications), messages=len(messages)),
         news=tuple(_news(session, programme, applications, since, now)),
         rows=tuple(rows),
         calls=_calls(programme, rows, today),
@@ -124,6 +130,7 @@ def gather_digest(
             if a.status in IN_TIME + (HORS_DELAI,) and not writable(a.reply_to, programme)
         ),
         decisions=_decisions_warning(programme, rows, today),
+        messages=tuple(messages),
     )
 
 
@@ -156,6 +163,7 @@ def _counts(session: Session, programme: Programme, applications: Iterable[Appli
             .where(
                 Message.programme_id == programme.id,
                 Message.status.in_((AUTOMATIQUE, NON_CANDIDATURE)),
+                _not_a_message,
             )
             .group_by(Message.status)
         ).all()
@@ -216,6 +224,7 @@ def _news(
             Message.created_at > since,
             Message.created_at <= now,
             Message.status.in_((AUTOMATIQUE, NON_CANDIDATURE)),
+            _not_a_message,
         )
         .order_by(Message.received_at, Message.id)
     ).all()

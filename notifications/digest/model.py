@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from babel.dates import format_date
 
 from notifications.people import Referent
-from notifications.plan import ACCUSE, COMPLEMENT, HORS_DELAI, RAPPEL, RELANCE, RESULTAT
+from notifications.plan import (
+    ACCUSE,
+    COMPLEMENT,
+    HORS_DELAI,
+    MESSAGE_RECU,
+    RAPPEL,
+    RELANCE,
+    RESULTAT,
+)
 from notifications.wording import LOCALE, day, decision_label, status_label
+from triage.messages import PendingMessage
 
 STRUCTURE_WIDTH = 80  # structure names, addresses: one line of at most this many characters
 MAIL_KINDS = {  # OutboxMail.kind, for people
@@ -23,6 +32,7 @@ MAIL_KINDS = {  # OutboxMail.kind, for people
     RELANCE: "relance",
     RAPPEL: "rappel",
     RESULTAT: "résultat",
+    MESSAGE_RECU: "accusé de réception d’un message",
 }
 _NUMBERS = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix")
 
@@ -50,6 +60,7 @@ class Counts:
     to_check: int = 0
     automatique: int = 0  # mails: automatic replies (absences, bounces)
     non_candidature: int = 0  # mails: not applications (questions…)
+    messages: int = 0  # messages on applications no coordinator has dealt with yet
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,8 @@ class DigestData:
     unchecked: tuple[str, ...]  # mails the check failed on, one line each
     decisions: DecisionsWarning | None
     unreachable: tuple[str, ...] = ()  # applications no mail can be sent to, one line each
+    # « Messages à lire »: replies bringing no new file, until a coordinator deals with them
+    messages: tuple[PendingMessage, ...] = ()
 
     @property
     def failing_mailboxes(self) -> tuple[MailboxHealth, ...]:
