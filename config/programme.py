@@ -218,6 +218,48 @@ class NotificationsSpec(_Strict):
         return value
 
 
+Language = Literal["fr", "nl", "en"]  # the languages guichet writes to applicants in
+
+
+class FieldWords(_Strict):
+    """A field as mails in another language name it: its title, and for a field named by
+    its number (« question 12 ») the form's question, quoted when it is missing."""
+
+    title: str
+    question: str | None = None
+
+
+class LanguageWords(_Strict):
+    """What mails to applicants show of the programme, in one language other than the
+    form's: fields (by key), annexes (by key) and summary sections (by id)."""
+
+    fields: dict[str, FieldWords] = {}
+    annexes: dict[str, str] = {}
+    sections: dict[str, str] = {}
+
+
+class LanguagesSpec(_Strict):
+    """The languages mails to applicants are written in: the applicant's (detected from
+    their mail and dossier) when offered, else ``default``. ``form`` is the language of
+    the form's labels and annex labels; every other offered language names them in
+    ``words`` (or a file beside the programme file named by ``words_file``)."""
+
+    offered: tuple[Language, ...] = ("fr",)
+    default: Language = "fr"
+    form: Language = "fr"
+    words_file: str | None = None  # relative to the programme file's folder
+    words: dict[Language, LanguageWords] = {}
+
+    @model_validator(mode="after")
+    def _default_offered(self) -> LanguagesSpec:
+        if self.default not in self.offered:
+            raise ValueError(f"default: {self.default} is not in offered")
+        for language in self.words:
+            if language not in self.offered or language == self.form:
+                raise ValueError(f"words: {language} is not offered, or is the form's language")
+        return self
+
+
 class Programme(_Strict):
     id: str
     name: str
@@ -234,6 +276,7 @@ class Programme(_Strict):
     annexes: tuple[AnnexSpec, ...] = ()
     eligibility: EligibilitySpec = EligibilitySpec()
     notifications: NotificationsSpec = NotificationsSpec()
+    languages: LanguagesSpec = LanguagesSpec()
     retention_days: int = 365  # personal data kept this long after results_date (guichet purge)
     # The blank form as distributed (a .docx beside the programme file): the reader aligns
     # filled dossiers with its text. ``folder`` is set by the loader, never written in YAML.
@@ -256,6 +299,39 @@ class Programme(_Strict):
         for section in self.notifications.summary_counts:
             if section not in sections:
                 raise ValueError(f"notifications.summary_counts: {section} is not a section")
+        return self
+
+    @model_validator(mode="after")
+    def _every_language_names_what_mails_show(self) -> Programme:
+        """Each offered language other than the form's names every field a mail can name
+        (required, summarised), with its question when named by number, every annex and
+        every summarised section; and names nothing the programme does not have."""
+        spec = self.languages
+        fields = {f.key: f for f in self.form.fields()}
+        annexes = {a.key for a in self.annexes}
+        shown = [k for k in fields if fields[k].required] + list(self.notifications.summary_fields)
+        for language in spec.offered:
+            if language == spec.form:
+                continue
+            where = f"languages.words.{language}"
+            words = spec.words.get(language)
+            if words is None:
+                raise ValueError(f"{where}: missing (the names of fields and annexes)")
+            for key in words.fields:
+                if key not in fields:
+                    raise ValueError(f"{where}.fields: {key} is not a field of the form")
+            for key in dict.fromkeys(shown):
+                if key not in words.fields:
+                    raise ValueError(f"{where}.fields: {key} has no name")
+                title = fields[key].title or ""
+                if _NUMBERED_TITLE.search(title) and not words.fields[key].question:
+                    raise ValueError(f"{where}.fields: {key} has no question")
+            wrong = sorted(annexes ^ set(words.annexes))
+            if wrong:
+                raise ValueError(f"{where}.annexes: {wrong[0]} is not named, or not an annex")
+            unnamed = sorted(set(self.notifications.summary_counts) - set(words.sections))
+            if unnamed:
+                raise ValueError(f"{where}.sections: {unnamed[0]} has no name")
         return self
 
     @model_validator(mode="after")
@@ -319,6 +395,9 @@ class Programme(_Strict):
         return [f.key for f in self.form.fields() if f.required]
 
 
+_NUMBERED_TITLE = re.compile(r"\b(?:question|affirmation)\s+\d+", re.IGNORECASE)
+
+
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "(racine)"
@@ -337,6 +416,7 @@ def load_programme_file(path: Path) -> Programme:
         raise ConfigError(f"{path} : le fichier doit décrire un programme (un dictionnaire)")
     if "folder" in data:
         raise ConfigError(f"{path} : clé « folder » : réservée (le dossier du fichier)")
+    data = _with_words_file(path, data)
     try:
         programme = Programme.model_validate({**data, "folder": path.parent})
     except ValidationError as e:
@@ -345,6 +425,28 @@ def load_programme_file(path: Path) -> Programme:
     if form is not None and not form.is_file():
         raise ConfigError(f"{path} : clé « blank_form » : fichier introuvable ({form})")
     return programme
+
+
+def _with_words_file(path: Path, data: dict) -> dict:
+    """``data`` with ``languages.words`` read from ``languages.words_file`` (a YAML file
+    beside the programme file, outside the folder's ``*.yaml``), when one is named."""
+    languages = data.get("languages")
+    name = languages.get("words_file") if isinstance(languages, dict) else None
+    if not isinstance(name, str):
+        return data
+    where = path.parent / name
+    try:
+        words = yaml.safe_load(where.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path} : clé « languages.words_file » : {where} illisible") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where} : YAML invalide ({e})") from e
+    if "words" in languages or not isinstance(words, dict):
+        raise ConfigError(
+            f"{path} : clé « languages.words_file » : {where} doit décrire les langues "
+            "(un dictionnaire), et « languages.words » ne peut pas être donné aussi"
+        )
+    return {**data, "languages": {**languages, "words": words}}
 
 
 def programme_dirs() -> list[Path]:
