@@ -242,12 +242,11 @@ class LanguagesSpec(_Strict):
     """The languages mails to applicants are written in: the applicant's (detected from
     their mail and dossier) when offered, else ``default``. ``form`` is the language of
     the form's labels and annex labels; every other offered language names them in
-    ``words`` (or a file beside the programme file named by ``words_file``)."""
+    ``words``."""
 
     offered: tuple[Language, ...] = ("fr",)
     default: Language = "fr"
     form: Language = "fr"
-    words_file: str | None = None  # relative to the programme file's folder
     words: dict[Language, LanguageWords] = {}
 
     @model_validator(mode="after")
@@ -416,7 +415,6 @@ def load_programme_file(path: Path) -> Programme:
         raise ConfigError(f"{path} : le fichier doit décrire un programme (un dictionnaire)")
     if "folder" in data:
         raise ConfigError(f"{path} : clé « folder » : réservée (le dossier du fichier)")
-    data = _with_words_file(path, data)
     try:
         programme = Programme.model_validate({**data, "folder": path.parent})
     except ValidationError as e:
@@ -425,28 +423,6 @@ def load_programme_file(path: Path) -> Programme:
     if form is not None and not form.is_file():
         raise ConfigError(f"{path} : clé « blank_form » : fichier introuvable ({form})")
     return programme
-
-
-def _with_words_file(path: Path, data: dict) -> dict:
-    """``data`` with ``languages.words`` read from ``languages.words_file`` (a YAML file
-    beside the programme file, outside the folder's ``*.yaml``), when one is named."""
-    languages = data.get("languages")
-    name = languages.get("words_file") if isinstance(languages, dict) else None
-    if not isinstance(name, str):
-        return data
-    where = path.parent / name
-    try:
-        words = yaml.safe_load(where.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"{path} : clé « languages.words_file » : {where} illisible") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{where} : YAML invalide ({e})") from e
-    if "words" in languages or not isinstance(words, dict):
-        raise ConfigError(
-            f"{path} : clé « languages.words_file » : {where} doit décrire les langues "
-            "(un dictionnaire), et « languages.words » ne peut pas être donné aussi"
-        )
-    return {**data, "languages": {**languages, "words": words}}
 
 
 def programme_dirs() -> list[Path]:
