@@ -1,0 +1,227 @@
+"""The language guichet writes to an applicant in, detected once per application.
+
+    sources    the applicant's own words: the body of their first mail (quoted text, a
+               signature and a forwarded or replied-to mail left out), then the free-text
+               answers of their dossier; a subject is too short to tell
+    detect     the first source long enough (``MIN_LETTERS``) whose language is clear
+               (``MIN_CONFIDENCE``): a short or mixed text tells nothing
+    choose     that language when the programme offers it, else the programme's default
+    keep       the detection is an event of the application (``langue_detectee``, its data:
+               detected, confidence, source), recorded with its first mail to it; every
+               later mail reads it back, so an application is never detected twice
+
+Detection is lingua (``lingua-language-detector``): offline, its models inside the wheel,
+only French, Dutch, English and German built (German, so that a German mail is not taken
+for Dutch), in low-accuracy mode (trigrams: about 20 MB of models, loaded on the first
+detection, not at import). The detector is a parameter; tests of pure logic pass their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.programme import Programme
+from guichet.errors import GuichetError
+from ingest.archive import RawArchive
+from ingest.intake import log_event
+from parsers.message import read_message
+from triage.models import Application, Event
+
+DETECTED = "langue_detectee"  # the event keeping an application's detection
+MIN_LETTERS = 40  # fewer letters of the applicant's own words tell no language
+MIN_CONFIDENCE = 0.75  # share of the letters read that must be in the language found
+MIN_SENTENCE_LETTERS = 12  # a shorter sentence (« Bonjour, », « Bien à vous, ») is not read
+DOSSIER_ANSWER_MIN = 20  # characters of a dossier answer worth reading (not a name, a date)
+NAMES = {"fr": "français", "nl": "néerlandais", "en": "anglais", "de": "allemand"}
+SOURCE_NAMES = {"courriel": "dans son courriel", "dossier": "dans son dossier"}
+
+# language -> confidence (0 to 1), best first
+Detector = Callable[[str], Sequence[tuple[str, float]]]
+
+
+@dataclass(frozen=True)
+class Detection:
+    language: str | None  # an ISO 639-1 code, or None when unsure
+    confidence: float = 0.0
+    source: str = ""  # "courriel", "dossier", or "" when unsure
+
+
+UNSURE = Detection(None)
+
+
+@cache
+def _lingua() -> Any:
+    from lingua import Language, LanguageDetectorBuilder  # a few MB: imported when needed
+
+    return (
+        LanguageDetectorBuilder.from_languages(
+            Language.FRENCH, Language.DUTCH, Language.ENGLISH, Language.GERMAN
+        )
+        .with_low_accuracy_mode()
+        .build()
+    )
+
+
+def lingua_detector(text: str) -> list[tuple[str, float]]:
+    """Confidences of French, Dutch, English and German for ``text``, best first."""
+    return [
+        (value.language.iso_code_639_1.name.lower(), value.value)
+        for value in _lingua().compute_language_confidence_values(text)
+    ]
+
+
+# A line where the applicant's own words end: a reply's or a forward's header, a signature.
+_END_OF_OWN_WORDS = re.compile(
+    r"^(?:-- ?$|_{5,}|-{3,} ?(?:Original|Message|Forwarded|Oorspronkelijk|Doorgestuurd)"
+    r"|(?:Le|On|Op|Am) .{5,200} (?:a écrit|wrote|schreef|schrieb) ?:"
+    r"|(?:De|From|Van|Von|Envoyé|Sent|Verzonden|Gesendet) ?: )",
+    re.IGNORECASE,
+)
+_NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\S*\d\S*")
+
+
+def own_words(body: str) -> str:
+    """The applicant's own words in a mail body: up to a signature or a quoted mail's
+    header, quoted lines (« > ») left out, and addresses, links and numbers."""
+    kept = []
+    for line in body.splitlines():
+        if _END_OF_OWN_WORDS.match(line.strip()):
+            break
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+    return "\n".join(" ".join(_NOT_WORDS.sub(" ", line).split()) for line in kept).strip()
+
+
+def letters(text: str) -> int:
+    return sum(1 for c in text if c.isalpha())
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+def detect(sources: Sequence[tuple[str, str]], detector: Detector = lingua_detector) -> Detection:
+    """The language of the first of ``sources`` (name, text) that is long enough and
+    clearly in one language; ``UNSURE`` when none is.
+
+    A text is read sentence by sentence (a greeting or a name alone is too short to
+    count): its language is the one holding ``MIN_CONFIDENCE`` of the letters of the
+    sentences read, so that a mail in French and Dutch alike tells none."""
+    for source, text in sources:
+        share: dict[str, int] = {}
+        for sentence in _SENTENCE.split(text):
+            size = letters(sentence)
+            if size < MIN_SENTENCE_LETTERS:
+                continue
+            ranked = list(detector(sentence))
+            if ranked and ranked[0][1] >= 0.5:
+                share[ranked[0][0]] = share.get(ranked[0][0], 0) + size
+        total = sum(share.values())
+        if total < MIN_LETTERS:
+            continue
+        best = max(share, key=lambda language: share[language])
+        if share[best] / total >= MIN_CONFIDENCE:
+            return Detection(best, round(share[best] / total, 3), source)
+    return UNSURE
+
+
+def choose(programme: Programme, detected: str | None) -> str:
+    """The language of mails to an applicant writing in ``detected``: it when offered, else
+    the programme's default."""
+    spec = programme.languages
+    return detected if detected in spec.offered else spec.default
+
+
+# --- the application's language, kept in its events ----------------------------------------
+
+
+def sources(archive: RawArchive, application: Application) -> list[tuple[str, str]]:
+    """(name, text) of what ``application``'s applicant wrote themselves, in the order
+    ``detect`` reads them: their first mail's own words, then their dossier's answers."""
+    mails = sorted(
+        (m for m in application.messages if m.role is not None),
+        key=lambda m: (m.received_at, m.id),
+    )
+    found: list[tuple[str, str]] = []
+    if mails:
+        try:
+            body = read_message(archive.read(mails[0].raw_sha256)).body
+        except GuichetError:  # gone from the archive, or unreadable: the dossier may tell
+            body = ""
+        found.append(("courriel", own_words(body)))
+    version = application.current_version
+    parsed = version.message.parsed if version is not None else None
+    if parsed is not None:
+        answers = [
+            " ".join(str(v).split())
+            for v in (parsed.fields or {}).values()
+            if isinstance(v, str) and len(v) >= DOSSIER_ANSWER_MIN
+        ]
+        found.append(("dossier", " ".join(answers)))
+    return found
+
+
+def kept_detection(session: Session, application_id: int) -> Detection | None:
+    """The detection kept for the application, or None if it was never detected."""
+    data = session.scalar(
+        select(Event.data)
+        .where(Event.kind == DETECTED, Event.application_id == application_id)
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    if data is None:
+        return None
+    detected = data.get("detected")
+    return Detection(
+        detected if isinstance(detected, str) else None,
+        float(data.get("confidence") or 0.0),
+        str(data.get("source") or ""),
+    )
+
+
+def application_language(
+    session: Session,
+    archive: RawArchive,
+    programme: Programme,
+    application: Application,
+    now: dt.datetime,
+    detector: Detector = lingua_detector,
+) -> str:
+    """The language of mails to ``application``: detected and kept the first time (an
+    event for the coordinators, in French), read back from then on."""
+    detection = kept_detection(session, application.id)
+    if detection is None:
+        detection = detect(sources(archive, application), detector)
+        language = choose(programme, detection.language)
+        log_event(
+            session,
+            now,
+            DETECTED,
+            describe(detection, language),
+            application_id=application.id,
+            language=language,
+            detected=detection.language,
+            confidence=detection.confidence,
+            source=detection.source,
+        )
+        return language
+    return choose(programme, detection.language)
+
+
+def describe(detection: Detection, language: str) -> str:
+    """For coordinators: « Courriels en néerlandais (langue détectée dans son courriel) »."""
+    name = NAMES.get(language, language)
+    if detection.language is None:
+        return f"Courriels en {name} (langue par défaut : aucune langue sûre dans ses textes)"
+    if detection.language != language:
+        found = NAMES.get(detection.language, detection.language)
+        return f"Courriels en {name} (langue par défaut : {found} détecté, non proposé)"
+    where = SOURCE_NAMES.get(detection.source, "")
+    return f"Courriels en {name} (langue détectée {where})".replace("  ", " ")
