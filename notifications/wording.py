@@ -133,7 +133,7 @@ def missing_question(programme: Programme, key: str, language: str | None = None
         return missing_label(programme, key, language)
     words = words_for(programme, language)
     named = words.fields.get(key) if words is not None else None
-    title = missing_label(programme, key, language)
+    title = typography(missing_label(programme, key, language), language)
     if not _NUMBERED.search(spec.title or spec.label or ""):
         return title
     label = named.question if named is not None else spec.label
@@ -155,8 +155,9 @@ def missing_questions(
 
 def french_typography(text: str) -> str:
     """The form's wording set as French: typographic apostrophes, a no-break space before
-    « ? ! ; : » (« égard? » reads « égard ? »), spaces collapsed."""
+    « ? ! ; : » (« égard? » reads « égard ? ») and inside « », spaces collapsed."""
     flat = " ".join(visible(text).split()).replace("'", "\u2019")
+    flat = flat.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
     return _BEFORE_HIGH_PUNCTUATION.sub("\u00a0\\1", flat)
 
 
