@@ -39,6 +39,7 @@ DETECTED = "langue_detectee"  # the event keeping an application's detection
 MIN_LETTERS = 40  # fewer letters of the applicant's own words tell no language
 MIN_CONFIDENCE = 0.75  # share of the letters read that must be in the language found
 MIN_SENTENCE_LETTERS = 12  # a shorter sentence (« Bonjour, », « Bien à vous, ») is not read
+SENTENCE_CONFIDENCE = 0.9  # lingua's confidence for a sentence to count (a name, a subject: less)
 DOSSIER_ANSWER_MIN = 20  # characters of a dossier answer worth reading (not a name, a date)
 NAMES = {"fr": "français", "nl": "néerlandais", "en": "anglais", "de": "allemand"}
 SOURCE_NAMES = {"courriel": "dans son courriel", "dossier": "dans son dossier"}
@@ -112,8 +113,9 @@ def detect(sources: Sequence[tuple[str, str]], detector: Detector = lingua_detec
     clearly in one language; ``UNSURE`` when none is.
 
     A text is read sentence by sentence (a greeting or a name alone is too short to
-    count): its language is the one holding ``MIN_CONFIDENCE`` of the letters of the
-    sentences read, so that a mail in French and Dutch alike tells none."""
+    count, and a sentence lingua is unsure of does not count): its language is the one
+    holding ``MIN_CONFIDENCE`` of the letters of the sentences read, so that a mail in
+    French and Dutch alike tells none."""
     for source, text in sources:
         share: dict[str, int] = {}
         for sentence in _SENTENCE.split(text):
@@ -121,7 +123,7 @@ def detect(sources: Sequence[tuple[str, str]], detector: Detector = lingua_detec
             if size < MIN_SENTENCE_LETTERS:
                 continue
             ranked = list(detector(sentence))
-            if ranked and ranked[0][1] >= 0.5:
+            if ranked and ranked[0][1] >= SENTENCE_CONFIDENCE:
                 share[ranked[0][0]] = share.get(ranked[0][0], 0) + size
         total = sum(share.values())
         if total < MIN_LETTERS:
