@@ -7,8 +7,10 @@
                (``MIN_CONFIDENCE``): a short or mixed text tells nothing
     choose     that language when the programme offers it, else the programme's default
     keep       the detection is an event of the application (``langue_detectee``, its data:
-               detected, confidence, source), recorded with its first mail to it; every
-               later mail reads it back, so an application is never detected twice
+               language, detected, confidence, source), recorded with its first mail to
+               it; every later mail reads it back, so an application is never detected
+               twice and a conversation never changes language (one that began before
+               detection existed stays in French)
 
 Detection is lingua (``lingua-language-detector``): offline, its models inside the wheel,
 only French, Dutch, English and German built (German, so that a German mail is not taken
@@ -33,7 +35,7 @@ from guichet.errors import GuichetError
 from ingest.archive import RawArchive
 from ingest.intake import log_event
 from parsers.message import read_message
-from triage.models import Application, Event
+from triage.models import Application, Event, OutboxMail
 
 DETECTED = "langue_detectee"  # the event keeping an application's detection
 MIN_LETTERS = 40  # fewer letters of the applicant's own words tell no language
@@ -43,6 +45,8 @@ SENTENCE_CONFIDENCE = 0.9  # lingua's confidence for a sentence to count (a name
 DOSSIER_ANSWER_MIN = 20  # characters of a dossier answer worth reading (not a name, a date)
 NAMES = {"fr": "français", "nl": "néerlandais", "en": "anglais", "de": "allemand"}
 SOURCE_NAMES = {"courriel": "dans son courriel", "dossier": "dans son dossier"}
+EARLIER = "courriels_precedents"  # source: mails were sent before languages were detected
+LANGUAGE_BEFORE = "fr"  # the language of every mail guichet sent before
 
 # language -> confidence (0 to 1), best first
 Detector = Callable[[str], Sequence[tuple[str, float]]]
@@ -170,21 +174,13 @@ def sources(archive: RawArchive, application: Application) -> list[tuple[str, st
     return found
 
 
-def kept_detection(session: Session, application_id: int) -> Detection | None:
-    """The detection kept for the application, or None if it was never detected."""
-    data = session.scalar(
+def kept(session: Session, application_id: int) -> dict[str, Any] | None:
+    """The data of the detection kept for the application, or None if never detected."""
+    return session.scalar(
         select(Event.data)
         .where(Event.kind == DETECTED, Event.application_id == application_id)
         .order_by(Event.id.desc())
         .limit(1)
-    )
-    if data is None:
-        return None
-    detected = data.get("detected")
-    return Detection(
-        detected if isinstance(detected, str) else None,
-        float(data.get("confidence") or 0.0),
-        str(data.get("source") or ""),
     )
 
 
@@ -197,24 +193,36 @@ def application_language(
     detector: Detector = lingua_detector,
 ) -> str:
     """The language of mails to ``application``: detected and kept the first time (an
-    event for the coordinators, in French), read back from then on."""
-    detection = kept_detection(session, application.id)
-    if detection is None:
+    event for the coordinators, in French), read back from then on. An application that
+    had mails before languages were detected goes on in theirs (French)."""
+    data = kept(session, application.id)
+    if data is not None:
+        language = data.get("language")
+        if language in programme.languages.offered:
+            return str(language)
+        detected = data.get("detected")
+        return choose(programme, detected if isinstance(detected, str) else None)
+    written = session.scalar(
+        select(OutboxMail.id).where(OutboxMail.application_id == application.id).limit(1)
+    )
+    if written is not None:
+        detection = Detection(LANGUAGE_BEFORE, 1.0, EARLIER)
+        language = LANGUAGE_BEFORE
+    else:
         detection = detect(sources(archive, application), detector)
         language = choose(programme, detection.language)
-        log_event(
-            session,
-            now,
-            DETECTED,
-            describe(detection, language),
-            application_id=application.id,
-            language=language,
-            detected=detection.language,
-            confidence=detection.confidence,
-            source=detection.source,
-        )
-        return language
-    return choose(programme, detection.language)
+    log_event(
+        session,
+        now,
+        DETECTED,
+        describe(detection, language),
+        application_id=application.id,
+        language=language,
+        detected=detection.language,
+        confidence=detection.confidence,
+        source=detection.source,
+    )
+    return language
 
 
 def describe(detection: Detection, language: str) -> str:
@@ -225,5 +233,7 @@ def describe(detection: Detection, language: str) -> str:
     if detection.language != language:
         found = NAMES.get(detection.language, detection.language)
         return f"Courriels en {name} (langue par défaut : {found} détecté, non proposé)"
+    if detection.source == EARLIER:
+        return f"Courriels en {name} (la langue des courriels déjà envoyés)"
     where = SOURCE_NAMES.get(detection.source, "")
     return f"Courriels en {name} (langue détectée {where})".replace("  ", " ")

@@ -154,6 +154,37 @@ def test_an_application_is_detected_once_and_kept(sqlite_store: Store, checker: 
         assert event.detail == "Courriels en néerlandais (langue détectée dans son courriel)"
 
 
+def test_a_conversation_begun_in_french_before_detection_stays_french(
+    sqlite_store: Store, checker: Checker
+) -> None:
+    """An application mailed (in French) before languages were detected: its Dutch body
+    does not switch the next mail to Dutch."""
+    from notifications.outbox import record_for_application
+    from notifications.plan import ACCUSE, RELANCE, Due
+
+    raw = dossier_mail(VELO, annexes=NO_CV, body=BODIES["nl"])
+    file_mails(sqlite_store, [(raw, brussels(2026, 9, 8, 9, 0))], checker)
+    with sqlite_store.sessions.begin() as session:
+        app = session.scalars(select(Application)).one()
+        mail = app.messages[0]
+        due = Due(ACCUSE, f"accuse:{app.id}:{mail.id}", app.id, mail.id)
+        row = record_for_application(session, sqlite_store.archive, BLOSSOM, app, due,
+                                     brussels(2026, 9, 8, 9, 5))  # fmt: skip
+        assert row is not None and row.subject.startswith("Ontvangstbevestiging")
+        # as if that mail had been recorded before detection existed: no event kept
+        for event in session.scalars(select(Event).where(Event.kind == DETECTED)):
+            session.delete(event)
+        row.subject = "Accusé de réception – Vélo Solidaire – BLOSSOM 2026-2027"
+    with sqlite_store.sessions.begin() as session:
+        app = session.scalars(select(Application)).one()
+        due = Due(RELANCE, f"relance:{app.id}", app.id, app.messages[0].id)
+        row = record_for_application(session, sqlite_store.archive, BLOSSOM, app, due,
+                                     brussels(2026, 9, 11, 9, 5))  # fmt: skip
+        assert row is not None and row.subject.startswith("Il manque encore")
+        (event,) = session.scalars(select(Event).where(Event.kind == DETECTED)).all()
+        assert event.detail == "Courriels en français (la langue des courriels déjà envoyés)"
+
+
 # --- end to end: Dovecot in, SMTP out ---------------------------------------------------------
 
 
