@@ -25,7 +25,7 @@ import email.policy
 import email.utils
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -99,12 +99,21 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["quote"] = quote
+    env.filters["and_list"] = and_list
     return env
 
 
 def french_quote(text: object) -> str:
     """« text » with no-break spaces inside: plain text, escaped by autoescape in HTML."""
     return f"«\u00a0{text}\u00a0»"
+
+
+def and_list(items: Iterable[object], language: str = FRENCH) -> str:
+    """« A, B and C » (« A, B en C », « A, B et C »): a list as a sentence says it."""
+    words = [str(item) for item in items]
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + phrases(language).and_ + words[-1]
 
 
 def quote(text: object, language: str = FRENCH) -> str:
