@@ -295,3 +295,23 @@ def test_a_form_in_english_is_named_in_french_for_a_french_mail() -> None:
     assert fr == ["Ville", "Pour quel(s) thème(s) présentez-vous votre candidature\u00a0?"]
     en = missing_questions(reves, ["initiative.topics"], "en")
     assert en == ["For which topic(s) are you applying?"]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr", "Pour toute question, répondez simplement à ce courriel."),
+        ("nl", "Hebt u vragen? Antwoord dan gewoon op deze e-mail."),
+        ("en", "If you have any questions, simply reply to this e-mail."),
+    ],
+)
+def test_a_programme_without_a_manager_asks_for_a_reply(
+    filed: Store, language: str, words: str
+) -> None:
+    """RÊVES names no manager: no « Pour toute question,  est joignable à . »"""
+    for kind, context in contexts(filed, language).items():
+        context = {**context, "manager": "", "manager_email": "", "manager_phone": ""}
+        rendered = render(kind, context, language)
+        for text in (readable(rendered.text), readable(rendered.html)):
+            assert words in text, kind
+            assert "mailto:" not in rendered.html and " , " not in text
