@@ -117,7 +117,8 @@ def and_list(items: Iterable[object], language: str = FRENCH) -> str:
 
 
 def quote(text: object, language: str = FRENCH) -> str:
-    """``text`` between ``language``'s quotes: « … » in French, “…” in Dutch and English."""
+    """``text`` between ``language``'s quotes: « … » in French, “…” in Dutch and English
+    (plain text: autoescape escapes it in HTML)."""
     opening, closing = phrases(language).quotes
     return f"{opening}{text}{closing}"
 
@@ -262,7 +263,8 @@ def build_mail(
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     if rendered.language not in LANGUAGES:
         raise DeliveryError(f"langue inconnue : « {one_line(rendered.language, 10)} »")
-    _set(msg, "Content-Language", rendered.language)  # after the content: set_content drops Content-*
+    # after the content: set_content drops Content-* headers
+    _set(msg, "Content-Language", rendered.language)
     raw = msg.as_bytes()
     check_headers(raw)
     return raw

@@ -100,7 +100,11 @@ NL = Phrases(
     scores="{given} van de {total} scores",
     answers="{given} van de {total} antwoorden",
     period="van {start} tot en met {end}",
-    decisions={"retenu": "Geselecteerd", "non_retenu": "Niet geselecteerd", "attente": "Wachtlijst"},
+    decisions={
+        "retenu": "Geselecteerd",
+        "non_retenu": "Niet geselecteerd",
+        "attente": "Wachtlijst",
+    },
     the_form="het kandidatuurformulier",
     some_items="enkele onderdelen",
     and_=" en ",

@@ -254,7 +254,8 @@ def when(
     moment = local(moment, programme)
     clock = "HH:mm:ss" if seconds else "HH:mm"
     words = phrases(language)
-    return f"{day(moment.date(), language)} {words.at} {format_datetime(moment, clock, locale=words.locale)}"
+    clock_time = format_datetime(moment, clock, locale=words.locale)
+    return f"{day(moment.date(), language)} {words.at} {clock_time}"
 
 
 def same_minute(moment: dt.datetime | None, other: dt.datetime | None) -> bool:
@@ -277,7 +278,8 @@ def day(value: dt.date | None, language: str | None = None) -> str:
     """« vendredi 2 octobre 2026 », « mardi 1er septembre 2026 » (« Friday 2 October 2026 »)."""
     if value is None:
         return "—"
-    return f"{format_date(value, 'EEEE', locale=phrases(language).locale)} {date_value(value, language)}"
+    weekday = format_date(value, "EEEE", locale=phrases(language).locale)
+    return f"{weekday} {date_value(value, language)}"
 
 
 def period(start: dt.date, end: dt.date, language: str | None = None) -> str:
