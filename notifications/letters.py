@@ -94,7 +94,8 @@ def _inside(
         if own[name] > 0:
             own[name] -= 1
             continue
-        members.append({"name": one_line(name, 120), "what": " ; ".join(dict.fromkeys(words))})
+        what = phrases(language).separator.join(dict.fromkeys(words))
+        members.append({"name": one_line(name, 120), "what": what})
     return members, unopened
 
 
@@ -201,7 +202,7 @@ def received_files(
             elif attachment.kind in CONTAINERS and attachment.filename in unopened:
                 what = said.unreadable_archive
             elif attachment.role == "annexe" and attachment.annex_keys:
-                what = " ; ".join(annex_labels.get(k, k) for k in attachment.annex_keys)
+                what = said.separator.join(annex_labels.get(k, k) for k in attachment.annex_keys)
             elif attachment.role == ROLE_DAMAGED and (
                 one_line(attachment.filename, 120) not in still_damaged
             ):

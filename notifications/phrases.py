@@ -28,6 +28,7 @@ class Phrases:
     roles: Mapping[str, str]  # what a received file was taken for
     to_check: str  # in place of an answer written but not read
     containers: Mapping[str, str]  # an opened .zip or winmail.dat
+    separator: str  # between two things one file was taken for
     empty: str  # « {what} vide »
     contents_below: str  # several containers: the files are listed under the last one
     unreadable_archive: str
@@ -60,6 +61,7 @@ FR = Phrases(
     },
     to_check="à vérifier par notre équipe",
     containers={"zip": "archive .zip", "tnef": "pièce jointe Outlook (winmail.dat)"},
+    separator="\u00a0; ",  # French: a no-break space before « ; »
     empty="{what} vide",
     contents_below="{what} (contenu ci-dessous)",
     unreadable_archive="archive illisible, à nous renvoyer",
@@ -91,6 +93,7 @@ NL = Phrases(
     },
     to_check="ons team kijkt dit zelf na",
     containers={"zip": "zip-archief", "tnef": "Outlook-bijlage (winmail.dat)"},
+    separator="; ",
     empty="{what} (leeg)",
     contents_below="{what} (inhoud hieronder)",
     unreadable_archive="onleesbaar archief, stuur het ons opnieuw",
@@ -126,6 +129,7 @@ EN = Phrases(
     },
     to_check="our team will check this",
     containers={"zip": ".zip archive", "tnef": "Outlook attachment (winmail.dat)"},
+    separator="; ",
     empty="{what} (empty)",
     contents_below="{what} (contents below)",
     unreadable_archive="unreadable archive, please send it again",
