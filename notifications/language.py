@@ -184,6 +184,18 @@ def kept(session: Session, application_id: int) -> dict[str, Any] | None:
     )
 
 
+def kept_language(session: Session, programme: Programme, application_id: int) -> str | None:
+    """The language mails to the application are written in, if already chosen (read only)."""
+    data = kept(session, application_id)
+    if data is None:
+        return None
+    language = data.get("language")
+    if language in programme.languages.offered:
+        return str(language)
+    detected = data.get("detected")
+    return choose(programme, detected if isinstance(detected, str) else None)
+
+
 def application_language(
     session: Session,
     archive: RawArchive,
@@ -195,13 +207,9 @@ def application_language(
     """The language of mails to ``application``: detected and kept the first time (an
     event for the coordinators, in French), read back from then on. An application that
     had mails before languages were detected goes on in theirs (French)."""
-    data = kept(session, application.id)
-    if data is not None:
-        language = data.get("language")
-        if language in programme.languages.offered:
-            return str(language)
-        detected = data.get("detected")
-        return choose(programme, detected if isinstance(detected, str) else None)
+    chosen = kept_language(session, programme, application.id)
+    if chosen is not None:
+        return chosen
     written = session.scalar(
         select(OutboxMail.id).where(OutboxMail.application_id == application.id).limit(1)
     )

@@ -185,6 +185,38 @@ def test_a_conversation_begun_in_french_before_detection_stays_french(
         assert event.detail == "Courriels en français (la langue des courriels déjà envoyés)"
 
 
+def test_the_result_goes_out_in_the_applications_language(
+    sqlite_store: Store, checker: Checker
+) -> None:
+    """``guichet results``: the plan shows each application's language, and the result mail
+    is written in it (``Resultaat van uw kandidatuur``, ``Content-Language: nl``)."""
+    from notifications.outbox import record_for_application
+    from notifications.plan import ACCUSE, Due
+    from notifications.results import record_results, results_plan
+    from triage.decisions import record_decision
+
+    raw = dossier_mail(VELO, body=BODIES["nl"])
+    file_mails(sqlite_store, [(raw, brussels(2026, 9, 8, 9, 0))], checker)
+    with sqlite_store.sessions.begin() as session:
+        app = session.scalars(select(Application)).one()
+        (line,) = results_plan(session, BLOSSOM)
+        assert line.language is None  # nothing written to it yet: not chosen
+        mail = app.messages[0]
+        due = Due(ACCUSE, f"accuse:{app.id}:{mail.id}", app.id, mail.id)
+        now = brussels(2026, 9, 8, 9, 5)
+        assert record_for_application(session, sqlite_store.archive, BLOSSOM, app, due, now)
+        record_decision(session, app, "attente", "cli", brussels(2026, 10, 1, 9, 0))
+    with sqlite_store.sessions.begin() as session:
+        (line,) = results_plan(session, BLOSSOM)
+        assert line.language == "nl" and line.state == "a_envoyer"
+        (row,) = record_results(session, sqlite_store.archive, BLOSSOM, brussels(2026, 10, 2, 9, 0))
+        assert row.subject == "Resultaat van uw kandidatuur – Vélo Solidaire – BLOSSOM 2026-2027"
+        raw_result = sqlite_store.archive.read(row.raw_sha256)
+    result = email.message_from_bytes(raw_result, policy=email.policy.default)
+    assert result["Content-Language"] == "nl"
+    assert "staat op de wachtlijst" in text_of(result)  # type: ignore[arg-type]
+
+
 # --- end to end: Dovecot in, SMTP out ---------------------------------------------------------
 
 
