@@ -147,6 +147,8 @@ def test_every_template_in_dutch_and_english_holds_no_french(
         for part, text in (("subject", rendered.subject), ("text", rendered.text),
                            ("html", rendered.html)):  # fmt: skip
             assert french_left(text, context) == [], (variant, part)
+            # Dutch and English set no space before « : ; ? ! »
+            assert not re.search(r"\w\s[:;?!](?:\s|$)", readable(text)), (variant, part)
         assert "{{" not in rendered.text + rendered.html
         assert f'<html lang="{language}">' in rendered.html
 
