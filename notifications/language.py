@@ -14,8 +14,9 @@
 
 Detection is lingua (``lingua-language-detector``): offline, its models inside the wheel,
 only French, Dutch, English and German built (German, so that a German mail is not taken
-for Dutch), in low-accuracy mode (trigrams: about 20 MB of models, loaded on the first
-detection, not at import). The detector is a parameter; tests of pure logic pass their own.
+for Dutch), in low-accuracy mode (trigram models: 14 MB more memory once loaded, 0.13 s
+to load on the first detection, never at import; then 0.2 ms a mail; the high-accuracy
+mode took 140 MB and 1.4 s). The detector is a parameter; tests of pure logic pass their own.
 """
 
 from __future__ import annotations
