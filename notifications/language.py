@@ -149,9 +149,12 @@ def choose(programme: Programme, detected: str | None) -> str:
 # --- the application's language, kept in its events ----------------------------------------
 
 
-def sources(archive: RawArchive, application: Application) -> list[tuple[str, str]]:
+def sources(
+    archive: RawArchive, application: Application, programme: Programme
+) -> list[tuple[str, str]]:
     """(name, text) of what ``application``'s applicant wrote themselves, in the order
-    ``detect`` reads them: their first mail's own words, then their dossier's answers."""
+    ``detect`` reads them: their first mail's own words, then their dossier's free-text
+    answers (not names, dates, numbers or choices)."""
     mails = sorted(
         (m for m in application.messages if m.role is not None),
         key=lambda m: (m.received_at, m.id),
@@ -166,10 +169,11 @@ def sources(archive: RawArchive, application: Application) -> list[tuple[str, st
     version = application.current_version
     parsed = version.message.parsed if version is not None else None
     if parsed is not None:
+        free = {f.key for f in programme.form.fields() if f.type == "text"}
         answers = [
-            " ".join(str(v).split())
-            for v in (parsed.fields or {}).values()
-            if isinstance(v, str) and len(v) >= DOSSIER_ANSWER_MIN
+            " ".join(value.split())
+            for key, value in (parsed.fields or {}).items()
+            if key in free and isinstance(value, str) and len(value) >= DOSSIER_ANSWER_MIN
         ]
         found.append(("dossier", " ".join(answers)))
     return found
@@ -218,7 +222,7 @@ def application_language(
         detection = Detection(LANGUAGE_BEFORE, 1.0, EARLIER)
         language = LANGUAGE_BEFORE
     else:
-        detection = detect(sources(archive, application), detector)
+        detection = detect(sources(archive, application, programme), detector)
         language = choose(programme, detection.language)
     log_event(
         session,

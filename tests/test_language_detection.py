@@ -132,6 +132,22 @@ def test_lingua_answers_iso_codes_of_the_four_languages_it_loads() -> None:
     assert {code for code, _ in ranked} == {"fr", "nl", "en", "de"}
 
 
+def test_the_sources_are_the_first_mail_then_the_dossiers_free_answers(
+    sqlite_store: Store, checker: Checker
+) -> None:
+    from notifications.language import sources
+
+    raw = dossier_mail(VELO, annexes=NO_CV, body=BODIES["nl"] + "\n\n> Bonjour, ceci est cité.")
+    file_mails(sqlite_store, [(raw, brussels(2026, 9, 8, 9, 0))], checker)
+    with sqlite_store.sessions() as session:
+        app = session.scalars(select(Application)).one()
+        found = dict(sources(sqlite_store.archive, app, BLOSSOM))
+    assert found["courriel"].startswith("Beste,") and "cité" not in found["courriel"]
+    assert "info@velosolidaire.be" not in found["dossier"]  # an e-mail field is no answer
+    assert len(found["dossier"]) > 500  # the project's description, in French
+    assert detect([("dossier", found["dossier"])]).language == "fr"
+
+
 def test_an_application_is_detected_once_and_kept(sqlite_store: Store, checker: Checker) -> None:
     raw = dossier_mail(VELO, annexes=NO_CV, body=BODIES["nl"])
     file_mails(sqlite_store, [(raw, brussels(2026, 9, 8, 9, 0))], checker)
