@@ -323,7 +323,7 @@ class Programme(_Strict):
                 if key not in words.fields:
                     raise ValueError(f"{where}.fields: {key} has no name")
                 title = fields[key].title or ""
-                if _NUMBERED_TITLE.search(title) and not words.fields[key].question:
+                if NUMBERED_TITLE.search(title) and not words.fields[key].question:
                     raise ValueError(f"{where}.fields: {key} has no question")
             wrong = sorted(annexes ^ set(words.annexes))
             if wrong:
@@ -394,7 +394,8 @@ class Programme(_Strict):
         return [f.key for f in self.form.fields() if f.required]
 
 
-_NUMBERED_TITLE = re.compile(r"\b(?:question|affirmation)\s+\d+", re.IGNORECASE)
+# A field named by its number in the form (« question 12 »): mails quote its question.
+NUMBERED_TITLE = re.compile(r"\b(?:question|affirmation)\s+\d+", re.IGNORECASE)
 
 
 def _describe(error: ValidationError) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
-from config.programme import LanguageWords, Programme
+from config.programme import NUMBERED_TITLE, LanguageWords, Programme
 from notifications.phrases import FRENCH, phrases
 from parsers.safe_text import visible
 from triage.models import OWN_MAIL, Application
@@ -118,7 +118,7 @@ def missing_labels(
 
 
 QUESTION_LIMIT = 100 # characters of a question quoted to an applicant
-_NUMBERED = re.compile(r"\b(?:question|affirmation)\s+\d+", re.IGNORECASE)
+_NUMBERED = NUMBERED_TITLE
 
 
 def missing_question(programme: Programme, key: str, language: str | None = None) -> str:
