@@ -218,6 +218,47 @@ class NotificationsSpec(_Strict):
         return value
 
 
+Language = Literal["fr", "nl", "en"]  # the languages guichet writes to applicants in
+
+
+class FieldWords(_Strict):
+    """A field as mails in another language name it: its title, and for a field named by
+    its number (« question 12 ») the form's question, quoted when it is missing."""
+
+    title: str
+    question: str | None = None
+
+
+class LanguageWords(_Strict):
+    """What mails to applicants show of the programme, in one language other than the
+    form's: fields (by key), annexes (by key) and summary sections (by id)."""
+
+    fields: dict[str, FieldWords] = {}
+    annexes: dict[str, str] = {}
+    sections: dict[str, str] = {}
+
+
+class LanguagesSpec(_Strict):
+    """The languages mails to applicants are written in: the applicant's (detected from
+    their mail and dossier) when offered, else ``default``. ``form`` is the language of
+    the form's labels and annex labels; every other offered language names them in
+    ``words``."""
+
+    offered: tuple[Language, ...] = ("fr",)
+    default: Language = "fr"
+    form: Language = "fr"
+    words: dict[Language, LanguageWords] = {}
+
+    @model_validator(mode="after")
+    def _default_offered(self) -> LanguagesSpec:
+        if self.default not in self.offered:
+            raise ValueError(f"default: {self.default} is not in offered")
+        for language in self.words:
+            if language not in self.offered or language == self.form:
+                raise ValueError(f"words: {language} is not offered, or is the form's language")
+        return self
+
+
 class Programme(_Strict):
     id: str
     name: str
@@ -234,6 +275,7 @@ class Programme(_Strict):
     annexes: tuple[AnnexSpec, ...] = ()
     eligibility: EligibilitySpec = EligibilitySpec()
     notifications: NotificationsSpec = NotificationsSpec()
+    languages: LanguagesSpec = LanguagesSpec()
     retention_days: int = 365  # personal data kept this long after results_date (guichet purge)
     # The blank form as distributed (a .docx beside the programme file): the reader aligns
     # filled dossiers with its text. ``folder`` is set by the loader, never written in YAML.
@@ -256,6 +298,39 @@ class Programme(_Strict):
         for section in self.notifications.summary_counts:
             if section not in sections:
                 raise ValueError(f"notifications.summary_counts: {section} is not a section")
+        return self
+
+    @model_validator(mode="after")
+    def _every_language_names_what_mails_show(self) -> Programme:
+        """Each offered language other than the form's names every field a mail can name
+        (required, summarised), with its question when named by number, every annex and
+        every summarised section; and names nothing the programme does not have."""
+        spec = self.languages
+        fields = {f.key: f for f in self.form.fields()}
+        annexes = {a.key for a in self.annexes}
+        shown = [k for k in fields if fields[k].required] + list(self.notifications.summary_fields)
+        for language in spec.offered:
+            if language == spec.form:
+                continue
+            where = f"languages.words.{language}"
+            words = spec.words.get(language)
+            if words is None:
+                raise ValueError(f"{where}: missing (the names of fields and annexes)")
+            for key in words.fields:
+                if key not in fields:
+                    raise ValueError(f"{where}.fields: {key} is not a field of the form")
+            for key in dict.fromkeys(shown):
+                if key not in words.fields:
+                    raise ValueError(f"{where}.fields: {key} has no name")
+                title = fields[key].title or ""
+                if NUMBERED_TITLE.search(title) and not words.fields[key].question:
+                    raise ValueError(f"{where}.fields: {key} has no question")
+            wrong = sorted(annexes ^ set(words.annexes))
+            if wrong:
+                raise ValueError(f"{where}.annexes: {wrong[0]} is not named, or not an annex")
+            unnamed = sorted(set(self.notifications.summary_counts) - set(words.sections))
+            if unnamed:
+                raise ValueError(f"{where}.sections: {unnamed[0]} has no name")
         return self
 
     @model_validator(mode="after")
@@ -317,6 +392,10 @@ class Programme(_Strict):
 
     def required_keys(self) -> list[str]:
         return [f.key for f in self.form.fields() if f.required]
+
+
+# A field named by its number in the form (« question 12 »): mails quote its question.
+NUMBERED_TITLE = re.compile(r"\b(?:question|affirmation)\s+\d+", re.IGNORECASE)
 
 
 def _describe(error: ValidationError) -> str:

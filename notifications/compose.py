@@ -2,7 +2,9 @@
 
 Each kind of mail is two templates in ``notifications/templates``: ``<kind>.txt.j2``
 (plain text; it also sets ``subject``) and ``<kind>.html.j2`` (autoescaped, built on
-``_mail.html.j2``). Coordinators edit the wording there, nothing in code.
+``_mail.html.j2``). Coordinators edit the wording there, nothing in code. Those are the
+French ones; the Dutch and English ones are the same names under ``nl/`` and ``en/``,
+and the mail says its language in ``Content-Language``.
 
 Nothing an applicant wrote reaches a header unfiltered, whatever the Python version:
 the subject, display names and attachment names go through ``wording.header_text`` (no
@@ -23,7 +25,7 @@ import email.policy
 import email.utils
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -34,6 +36,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from guichet.errors import DeliveryError
+from notifications.phrases import FRENCH, LANGUAGES, phrases
 from notifications.wording import header_text, one_line
 from parsers.safe_text import clean_filename
 
@@ -85,7 +88,8 @@ AUTO_GENERATED = "auto-generated"  # the digest: not an answer to anybody's mail
 @cache
 def environment() -> Environment:
     """The one Jinja2 environment: HTML templates autoescaped, undefined names an error;
-    ``quote`` puts a text between French quotes with no-break spaces (« … »)."""
+    ``quote`` puts a text between French quotes with no-break spaces (« … »), or between
+    another language's (``quote("nl")``: “…”)."""
     env = Environment(
         loader=PackageLoader("notifications", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
@@ -94,7 +98,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["quote"] = french_quote
+    env.filters["quote"] = quote
+    env.filters["and_list"] = and_list
     return env
 
 
@@ -103,21 +108,46 @@ def french_quote(text: object) -> str:
     return f"«\u00a0{text}\u00a0»"
 
 
+def and_list(items: Iterable[object], language: str = FRENCH) -> str:
+    """« A, B and C » (« A, B en C », « A, B et C »): a list as a sentence says it."""
+    words = [str(item) for item in items]
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + phrases(language).and_ + words[-1]
+
+
+def quote(text: object, language: str = FRENCH) -> str:
+    """``text`` between ``language``'s quotes: « … » in French, “…” in Dutch and English
+    (plain text: autoescape escapes it in HTML)."""
+    opening, closing = phrases(language).quotes
+    return f"{opening}{text}{closing}"
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str
     html: str
+    language: str = FRENCH  # its Content-Language
 
 
-def render(kind: str, context: Mapping[str, Any]) -> Rendered:
-    """The subject, text and HTML of a mail of ``kind`` (``accuse``, ``relance``…)."""
+def render(kind: str, context: Mapping[str, Any], language: str = FRENCH) -> Rendered:
+    """The subject, text and HTML of a mail of ``kind`` (``accuse``, ``relance``…) in
+    ``language`` (``fr``, ``nl``, ``en``)."""
+    if language not in LANGUAGES:
+        raise DeliveryError(f"langue sans modèles de courriel : « {one_line(language, 10)} »")
     env = environment()
-    text_template = env.get_template(f"{kind}.txt.j2")
+    folder = "" if language == FRENCH else f"{language}/"
+    text_template = env.get_template(f"{folder}{kind}.txt.j2")
     text = text_template.render(context)
     subject = str(text_template.make_module(dict(context)).subject)
-    html = env.get_template(f"{kind}.html.j2").render(context)
-    return Rendered(subject=one_line(subject, SUBJECT_LIMIT), text=wrap_text(text), html=html)
+    html = env.get_template(f"{folder}{kind}.html.j2").render(context)
+    return Rendered(
+        subject=one_line(subject, SUBJECT_LIMIT),
+        text=wrap_text(text),
+        html=html,
+        language=language,
+    )
 
 
 def wrap_text(text: str, width: int = TEXT_WIDTH) -> str:
@@ -231,7 +261,10 @@ def build_mail(
         maintype, subtype = content_type.split("/", 1)
         name = header_text(clean_filename(filename), FILENAME_LIMIT) or "piece-jointe"
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    _set(msg, "Content-Language", "fr")  # after the content: set_content drops Content-*
+    if rendered.language not in LANGUAGES:
+        raise DeliveryError(f"langue inconnue : « {one_line(rendered.language, 10)} »")
+    # after the content: set_content drops Content-* headers
+    _set(msg, "Content-Language", rendered.language)
     raw = msg.as_bytes()
     check_headers(raw)
     return raw

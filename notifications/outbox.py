@@ -34,12 +34,14 @@ from notifications.compose import (
     Rendered,
     bare_address,
     build_mail,
-    french_quote,
     new_message_id,
+    quote,
     render,
 )
+from notifications.language import application_language
 from notifications.letters import applicant_context
-from notifications.wording import french_typography, missing_label
+from notifications.phrases import phrases
+from notifications.wording import missing_label, typography
 from notifications.plan import (
     ACCUSE,
     ANSWERS,
@@ -244,9 +246,10 @@ def record_for_application(
         _note_cap(session, app, recipient, now, programme)
         return None
     answered = session.get(Message, due.answers) if due.answers else None
-    context = applicant_context(app, programme, now, answered, decision)
-    context = {**context, **_chaser_context(app, programme, due)}
-    rendered = render(due.kind, context)
+    language = application_language(session, archive, programme, app, now)
+    context = applicant_context(app, programme, now, answered, decision, language)
+    context = {**context, **_chaser_context(app, programme, due, language)}
+    rendered = render(due.kind, context, language)
     version = app.current_version
     return record(
         session,
@@ -264,20 +267,24 @@ def record_for_application(
     )
 
 
-def _chaser_context(app: Application, programme: Programme, due: Due) -> dict[str, Any]:
+def _chaser_context(
+    app: Application, programme: Programme, due: Due, language: str = "fr"
+) -> dict[str, Any]:
     """What a follow-up or reminder says beyond ``applicant_context``: the missing items
     for its subject, and whether a follow-up also stands for a reminder."""
     return {
-        "missing_short": missing_in_subject(programme, list(app.missing or [])),
+        "missing_short": missing_in_subject(programme, list(app.missing or []), language),
         "reminder_days": due.reminder,
     }
 
 
-def missing_in_subject(programme: Programme, keys: list[str]) -> str:
+def missing_in_subject(programme: Programme, keys: list[str], language: str = "fr") -> str:
     """The missing items as a subject names them, as one would write it by hand: « le CV de
     la personne référente pour COOPCITY », « vos statuts et le CV de … », « vos statuts et 2
     autres éléments »; a field of the form by its title between quotes, set as French; a
-    long name shortened on a word (…), the whole at most ``SUBJECT_ITEMS_LIMIT`` characters."""
+    long name shortened on a word (…), the whole at most ``SUBJECT_ITEMS_LIMIT`` characters.
+    In ``language``: « uw statuten en nog 2 onderdelen », « your articles of association »."""
+    said = phrases(language)
     fields = {k: i for i, k in enumerate(programme.field_keys())}
     annexes = {f"annexe.{a.key}": i for i, a in enumerate(programme.annexes)}
     # as the mail lists them (``wording.missing_labels``): the form, its fields, the annexes
@@ -287,27 +294,31 @@ def missing_in_subject(programme: Programme, keys: list[str]) -> str:
         (1, fields[k], k) if k in fields else (2, annexes.get(k, len(annexes)), k),
     )  # fmt: skip
     if not ranked:
-        return "des éléments"
-    first = _subject_name(programme, ranked[0], SUBJECT_ITEMS_LIMIT)
+        return said.some_items
+    first = _subject_name(programme, ranked[0], SUBJECT_ITEMS_LIMIT, language)
     if len(ranked) == 1:
         return first
     others = len(ranked) - 1
-    both = f"{first} et {_subject_name(programme, ranked[1], SUBJECT_ITEMS_LIMIT)}"
+    second = _subject_name(programme, ranked[1], SUBJECT_ITEMS_LIMIT, language)
+    both = f"{first}{said.and_}{second}"
     if others == 1 and len(both) <= SUBJECT_ITEMS_LIMIT:
         return both
-    rest = " et un autre élément" if others == 1 else f" et {others} autres éléments"
-    return _subject_name(programme, ranked[0], SUBJECT_ITEMS_LIMIT - len(rest)) + rest
+    rest = said.one_other if others == 1 else said.others.format(n=others)
+    return _subject_name(programme, ranked[0], SUBJECT_ITEMS_LIMIT - len(rest), language) + rest
 
 
-def _subject_name(programme: Programme, key: str, limit: int) -> str:
-    """An annex as a phrase (« Vos statuts » -> « vos statuts »), the form itself as « le
-    formulaire de candidature », a field of the form by its title between quotes."""
+def _subject_name(programme: Programme, key: str, limit: int, language: str = "fr") -> str:
+    """An annex as a phrase (« Vos statuts » -> « vos statuts »; « CV » stays a capital),
+    the form itself as « le formulaire de candidature », a field of the form by its title
+    between quotes."""
     if key == DOSSIER:
-        return "le formulaire de candidature"
-    label = missing_label(programme, key)
+        return phrases(language).the_form
+    label = missing_label(programme, key, language)
     if key.startswith("annexe.") and label != key:
-        return _shorten(label[:1].lower() + label[1:], limit)
-    return french_quote(_shorten(french_typography(label), limit - 4))
+        if label[1:2].islower():  # « Vos statuts », not « CV de … »
+            label = label[:1].lower() + label[1:]
+        return _shorten(label, limit)
+    return quote(_shorten(typography(label, language), limit - 4), language)
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from config.programme import Programme
 from ingest.archive import RawArchive
+from notifications.language import kept_language
 from notifications.outbox import record_for_application, writable
 from notifications.plan import RESULTAT, Due
 from triage.decisions import current_decisions, display_structure
@@ -25,6 +26,7 @@ class ResultLine:
     recipient: str | None
     decision: str | None
     state: str  # "a_envoyer", "deja_envoye", "sans_decision", "sans_adresse"
+    language: str | None = None  # of its mails (None: not chosen yet, on its first mail)
 
 
 def result_key(application_id: int) -> str:
@@ -51,7 +53,10 @@ def results_plan(session: Session, programme: Programme) -> list[ResultLine]:
             state = "sans_adresse"
         else:
             state = "a_envoyer"
-        lines.append(ResultLine(app.id, display_structure(app), app.reply_to, decision, state))
+        language = kept_language(session, programme, app.id)
+        lines.append(
+            ResultLine(app.id, display_structure(app), app.reply_to, decision, state, language)
+        )
     return lines
 
 

@@ -2,6 +2,11 @@
 
 Shared by the mails to applicants, the digest and the export, so a coordinator reads
 the same words everywhere. Dates go through Babel (``fr_BE``) in the programme's zone.
+
+Mails to applicants pass a ``language`` (``fr``, ``nl``, ``en``): dates, numbers and
+quotes follow it (``notifications.phrases``), and fields and annexes are named in the
+programme's words for it (``languages.words``) when it is not the form's own language.
+Without one, everything reads as before: in French, the form's own labels.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 
-from config.programme import Programme
+from config.programme import NUMBERED_TITLE, LanguageWords, Programme
+from notifications.phrases import FRENCH, phrases
 from parsers.safe_text import visible
 from triage.models import OWN_MAIL, Application
 from triage.verdict import (
@@ -49,14 +56,34 @@ def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "", status or "—")
 
 
-def decision_label(decision: str | None) -> str:
-    return DECISION_LABELS.get(decision or "", "—")
+def decision_label(decision: str | None, language: str | None = None) -> str:
+    if language is None:
+        return DECISION_LABELS.get(decision or "", "—")
+    return phrases(language).decisions.get(decision or "", "—")
 
 
-def missing_label(programme: Programme, key: str) -> str:
-    """What an item of ``missing`` means, for a person: « Vos statuts », « Numéro d’entreprise »."""
+def words_for(programme: Programme, language: str | None) -> LanguageWords | None:
+    """The programme's names of fields and annexes in ``language``, or None when the form's
+    own labels are the ones to use (no language, the form's, or one it does not name)."""
+    if language is None or language == programme.languages.form:
+        return None
+    return programme.languages.words.get(language)  # type: ignore[call-overload]
+
+
+def missing_label(programme: Programme, key: str, language: str | None = None) -> str:
+    """What an item of ``missing`` means, for a person: « Vos statuts », « Numéro d’entreprise »
+    (« Uw statuten », « Ondernemingsnummer » in Dutch)."""
     if key == DOSSIER:
-        return "Le dossier de candidature (formulaire Word)"
+        return phrases(language).dossier
+    words = words_for(programme, language)
+    if words is not None:
+        named = (
+            words.annexes.get(key.removeprefix("annexe."))
+            if key.startswith("annexe.")
+            else (words.fields[key].title if key in words.fields else None)
+        )
+        if named:
+            return typography(named, language)
     if key.startswith("annexe."):
         annex = next((a for a in programme.annexes if f"annexe.{a.key}" == key), None)
         return annex.label if annex else key
@@ -83,54 +110,77 @@ def in_form_order(programme: Programme, keys: list[str]) -> list[str]:
     return sorted(keys, key=rank)
 
 
-def missing_labels(programme: Programme, keys: list[str]) -> list[str]:
+def missing_labels(
+    programme: Programme, keys: list[str], language: str | None = None
+) -> list[str]:
     """The labels of ``keys``, the form's fields first in the form's order, then annexes."""
-    return [missing_label(programme, k) for k in in_form_order(programme, keys)]
+    return [missing_label(programme, k, language) for k in in_form_order(programme, keys)]
 
 
 QUESTION_LIMIT = 100 # characters of a question quoted to an applicant
-_NUMBERED = re.compile(r"\b(?:question|affirmation)\s+\d+", re.IGNORECASE)
+_NUMBERED = NUMBERED_TITLE
 
 
-def missing_question(programme: Programme, key: str) -> str:
+def missing_question(programme: Programme, key: str, language: str | None = None) -> str:
     """What an item of ``missing`` means, for the applicant who must write it: a field
     named by its number in the form (« Description du projet, question 12 ») has its
     question quoted, shortened on a word boundary: « Description du projet, question 12
-    (« Quelles actions avez-vous déjà mises en place à cet égard ? ») »."""
-    title = missing_label(programme, key)
-    if not _NUMBERED.search(title):
-        return title
+    (« Quelles actions avez-vous déjà mises en place à cet égard ? ») »; in another
+    language, its title and question in the programme's words for it."""
     try:
         spec = programme.form.field(key)
     except KeyError:
+        return missing_label(programme, key, language)
+    words = words_for(programme, language)
+    named = words.fields.get(key) if words is not None else None
+    title = typography(missing_label(programme, key, language), language)
+    if not _NUMBERED.search(spec.title or spec.label or ""):
         return title
-    question = short_question(spec.label or "")
+    label = named.question if named is not None else spec.label
+    question = short_question(label or "", language=language)
     title = _PARENTHESIS_AT_END.sub("", title)  # « (motivations) »: the question says it
-    return f"{title} (\u00ab\u00a0{question}\u00a0\u00bb)" if question else title
+    opening, closing = phrases(language).quotes
+    return f"{title} ({opening}{question}{closing})" if question else title
 
 
 _PARENTHESIS_AT_END = re.compile(r"\s*\([^()]*\)$")
 
 
-def missing_questions(programme: Programme, keys: list[str]) -> list[str]:
+def missing_questions(
+    programme: Programme, keys: list[str], language: str | None = None
+) -> list[str]:
     """``missing_labels`` in the same order, each with its question (``missing_question``)."""
-    return [missing_question(programme, k) for k in in_form_order(programme, keys)]
+    return [missing_question(programme, k, language) for k in in_form_order(programme, keys)]
 
 
 def french_typography(text: str) -> str:
     """The form's wording set as French: typographic apostrophes, a no-break space before
-    « ? ! ; : » (« égard? » reads « égard ? »), spaces collapsed."""
+    « ? ! ; : » (« égard? » reads « égard ? ») and inside « », spaces collapsed."""
     flat = " ".join(visible(text).split()).replace("'", "\u2019")
+    flat = flat.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
     return _BEFORE_HIGH_PUNCTUATION.sub("\u00a0\\1", flat)
 
 
 _BEFORE_HIGH_PUNCTUATION = re.compile(r"(?<=\w|\)|\u00bb)\s?([?!;:])(?=\s|$)")
 
 
-def short_question(label: str, limit: int = QUESTION_LIMIT) -> str:
+def typography(text: str, language: str | None = None) -> str:
+    """Text set in ``language``'s typography: French's (``french_typography``), or for
+    Dutch and English typographic apostrophes, no space before « ? ! ; : », spaces
+    collapsed."""
+    if (language or FRENCH) == FRENCH:
+        return french_typography(text)
+    flat = " ".join(visible(text).split()).replace("'", "\u2019")
+    return _SPACE_BEFORE_HIGH_PUNCTUATION.sub("\\1", flat)
+
+
+_SPACE_BEFORE_HIGH_PUNCTUATION = re.compile(r"(?<=\w|\))\s+([?!;:])(?=\s|$)")
+
+
+def short_question(label: str, limit: int = QUESTION_LIMIT, language: str | None = None) -> str:
     """A form's question as an applicant can read it in a list: whole when short, else its
     questions proper (the sentences ending in « ? »), else cut on a word boundary with « … »."""
-    text = french_typography(label)
+    text = typography(label, language)
     if len(text) <= limit:
         return text
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
@@ -190,14 +240,22 @@ def local(moment: dt.datetime, programme: Programme) -> dt.datetime:
     return moment.astimezone(programme.zone)
 
 
-def when(moment: dt.datetime | None, programme: Programme, seconds: bool = False) -> str:
+def when(
+    moment: dt.datetime | None,
+    programme: Programme,
+    seconds: bool = False,
+    language: str | None = None,
+) -> str:
     """« lundi 14 septembre 2026 à 10:00 » in the programme's zone (« à 10:00:01 » with
-    ``seconds``; « mardi 1er septembre »)."""
+    ``seconds``; « mardi 1er septembre »); « maandag 14 september 2026 om 10:00 »,
+    « Monday 14 September 2026 at 10:00 »."""
     if moment is None:
         return "—"
     moment = local(moment, programme)
     clock = "HH:mm:ss" if seconds else "HH:mm"
-    return f"{day(moment.date())} à {format_datetime(moment, clock, locale=LOCALE)}"
+    words = phrases(language)
+    clock_time = format_datetime(moment, clock, locale=words.locale)
+    return f"{day(moment.date(), language)} {words.at} {clock_time}"
 
 
 def same_minute(moment: dt.datetime | None, other: dt.datetime | None) -> bool:
@@ -216,33 +274,50 @@ def short_when(moment: dt.datetime | None, programme: Programme) -> str:
     return local(moment, programme).strftime("%d/%m/%Y %H:%M")
 
 
-def day(value: dt.date | None) -> str:
-    """« vendredi 2 octobre 2026 », « mardi 1er septembre 2026 »."""
+def day(value: dt.date | None, language: str | None = None) -> str:
+    """« vendredi 2 octobre 2026 », « mardi 1er septembre 2026 » (« Friday 2 October 2026 »)."""
     if value is None:
         return "—"
-    return f"{format_date(value, 'EEEE', locale=LOCALE)} {date_value(value)}"
+    weekday = format_date(value, "EEEE", locale=phrases(language).locale)
+    return f"{weekday} {date_value(value, language)}"
 
 
-def day_of_month(value: dt.date) -> str:
+def period(start: dt.date, end: dt.date, language: str | None = None) -> str:
+    """« du lundi 14 septembre 2026 au vendredi 18 septembre 2026 »; in Dutch and English
+    the month and year said once when shared: « from Monday 14 to Friday 18 September 2026 »."""
+    words = phrases(language)
+    first = day(start, language)
+    if (language or FRENCH) != FRENCH and (start.year, start.month) == (end.year, end.month):
+        first = f"{format_date(start, 'EEEE', locale=words.locale)} {day_of_month(start, language)}"
+    return words.period.format(start=first, end=day(end, language))
+
+
+def number(value: int | float, language: str | None = None) -> str:
+    """A number as ``language`` writes it: « 2,5 » in French and Dutch, « 2.5 » in English."""
+    return format_decimal(value, locale=phrases(language).locale)
+
+
+def day_of_month(value: dt.date, language: str | None = None) -> str:
     """« 2 », « 1er » (French ordinal for the first of the month)."""
-    return "1er" if value.day == 1 else str(value.day)
+    return "1er" if value.day == 1 and phrases(language).first_of_month else str(value.day)
 
 
-def date_value(value: dt.date | str | None) -> str:
+def date_value(value: dt.date | str | None, language: str | None = None) -> str:
     """A date as a person writes it: « 3 février 2015 », « 1er mars 2015 »; a date the
     applicant gave as month and year only (``YYYY-MM``) reads « février 2002 », a year
     alone « 2002 ». Anything else comes back as it was, on one line."""
     if value is None:
         return ""
+    locale = phrases(language).locale
     if isinstance(value, dt.date):
-        return f"{day_of_month(value)} {format_date(value, 'MMMM y', locale=LOCALE)}"
+        return f"{day_of_month(value, language)} {format_date(value, 'MMMM y', locale=locale)}"
     text = value.strip()
     try:
         if _ISO_DAY.fullmatch(text):
-            return date_value(dt.date.fromisoformat(text))
+            return date_value(dt.date.fromisoformat(text), language)
         if _ISO_MONTH.fullmatch(text):
             first = dt.date(int(text[:4]), int(text[5:7]), 1)
-            return format_date(first, "MMMM y", locale=LOCALE)
+            return format_date(first, "MMMM y", locale=locale)
     except ValueError:
         pass
     if _ISO_YEAR.fullmatch(text):

@@ -151,3 +151,30 @@ def test_eligibility_must_name_fields_of_the_form(tmp_path: Path) -> None:
 def test_notifications_must_name_the_form_and_mailboxes(tmp_path: Path, change, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         load_programme_file(write_variant(tmp_path, change))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["languages"].update(default="en", offered=["fr", "nl"]), "default: en is not in offered"),
+        (lambda d: d["languages"].update(offered=["fr", "nl", "en", "it"]), "languages.offered"),
+        (lambda d: d["languages"]["words"].pop("en"), "languages.words.en: missing"),
+        (lambda d: d["languages"]["words"]["nl"]["fields"].pop("description.q12"), "description.q12 has no name"),
+        (lambda d: d["languages"]["words"]["nl"]["fields"]["description.q12"].pop("question"), "description.q12 has no question"),
+        (lambda d: d["languages"]["words"]["en"]["annexes"].pop("cv"), "annexes: cv is not named"),
+        (lambda d: d["languages"]["words"]["en"]["fields"].update({"entreprise.siege": {"title": "Seat"}}), "entreprise.siege is not a field"),
+        (lambda d: d["languages"]["words"]["en"]["sections"].pop("autodiagnostic"), "autodiagnostic has no name"),
+    ],
+)  # fmt: skip
+def test_every_offered_language_names_what_mails_show(tmp_path: Path, change, expected: str) -> None:
+    """Issue #14, point 8: a programme offering Dutch or English names, in each, every field
+    and annex a mail to an applicant can name; the file fails early, naming the key."""
+    with pytest.raises(ConfigError) as info:
+        load_programme_file(write_variant(tmp_path, change))
+    assert expected in info.value.message
+
+
+def test_a_programme_without_languages_writes_in_french_only(tmp_path: Path) -> None:
+    shutil.copy(PROGRAMMES_DIR / "blossom-2026.docx", tmp_path / "blossom-2026.docx")
+    programme = load_programme_file(write_variant(tmp_path, lambda d: d.pop("languages")))
+    assert programme.languages.offered == ("fr",) and programme.languages.default == "fr"

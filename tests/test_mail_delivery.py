@@ -544,7 +544,7 @@ def test_zipped_annexes_are_listed_one_by_one_with_what_each_was_taken_for(
         "- Photo équipe.txt : pièce non reconnue",
     ):
         assert line in text, line
-    assert "      - Statuts.pdf : Vos statuts" in mail.text.splitlines()  # under the .zip
+    assert "      - Statuts.pdf\u00a0: Vos statuts" in mail.text.splitlines()  # under the .zip
     html = " ".join(mail.html.split())
     assert "↳ Statuts.pdf</td>" in html and "↳ Photo équipe.txt</td>" in html
     assert ">Vos statuts</td>" in html and ">pièce non reconnue</td>" in html

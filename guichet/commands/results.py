@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from guichet.errors import ConfigError
     from ingest.poll import polled_programme
     from notifications.jobs import Notifier, smtp_sender
+    from notifications.language import NAMES
     from notifications.plan import RESULTAT
     from notifications.results import record_results, results_plan
     from notifications.wording import decision_label
@@ -61,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
     with open_store(StoreSettings.from_env(env)) as store:
         with store.sessions() as session:
             plan = results_plan(session, programme)
-        table = Table("Structure", "Décision", "Destinataire", "État", title="Résultats")
+        table = Table("Structure", "Décision", "Destinataire", "Langue", "État", title="Résultats")
         for line in plan:
             table.add_row(
                 line.structure[:80], decision_label(line.decision), line.recipient or "—",
-                STATE_LABELS[line.state],
+                NAMES.get(line.language or "", "—"), STATE_LABELS[line.state],
             )  # fmt: skip
         console.print(table)
         ready = [line for line in plan if line.state == "a_envoyer"]
