@@ -36,6 +36,7 @@ from guichet.errors import GuichetError
 from ingest.archive import RawArchive
 from ingest.intake import log_event
 from parsers.message import read_message
+from parsers.quotes import new_text
 from triage.models import Application, Event, OutboxMail
 
 DETECTED = "langue_detectee"  # the event keeping an application's detection
@@ -84,25 +85,19 @@ def lingua_detector(text: str) -> list[tuple[str, float]]:
     ]
 
 
-# A line where the applicant's own words end: a reply's or a forward's header, a signature.
-_END_OF_OWN_WORDS = re.compile(
-    r"^(?:-- ?$|_{5,}|-{3,} ?(?:Original|Message|Forwarded|Oorspronkelijk|Doorgestuurd)"
-    r"|(?:Le|On|Op|Am) .{5,200} (?:a écrit|wrote|schreef|schrieb) ?:"
-    r"|(?:De|From|Van|Von|Envoyé|Sent|Verzonden|Gesendet) ?: )",
-    re.IGNORECASE,
-)
+_SIGNATURE = re.compile(r"^(?:-- ?|_{5,})$")  # where a signature starts
 _NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\S*\d\S*")
 
 
 def own_words(body: str) -> str:
-    """The applicant's own words in a mail body: up to a signature or a quoted mail's
-    header, quoted lines (« > ») left out, and addresses, links and numbers."""
+    """The applicant's own words in a mail body: the new text of a reply (the quoted mail
+    cut off as for coordinators, ``parsers.quotes``), up to a signature, without
+    addresses, links and numbers."""
     kept = []
-    for line in body.splitlines():
-        if _END_OF_OWN_WORDS.match(line.strip()):
+    for line in new_text(body).splitlines():
+        if _SIGNATURE.match(line.strip()):
             break
-        if not line.lstrip().startswith(">"):
-            kept.append(line)
+        kept.append(line)
     return "\n".join(" ".join(_NOT_WORDS.sub(" ", line).split()) for line in kept).strip()
 
 

@@ -67,7 +67,8 @@ def quote_start(lines: list[str]) -> int | None:
             _SENT.match(after) for after in lines[j + 1 : j + 1 + _OUTLOOK_BLOCK]
         ):
             return j
-        if not _END.search(line):
+        if not (_END.search(line) or line.rstrip().endswith(":")):
+            # « Op … schreef COOPCITY » folded before « <info@…>: » ends with a colon only
             continue
         for i in range(j, max(j - WINDOW, -1), -1):
             if not lines[i].strip():

@@ -340,3 +340,19 @@ def test_a_mail_too_short_to_tell_gets_the_programme_default_over_smtp(
     with sqlite_store.sessions() as session:
         (event,) = session.scalars(select(Event).where(Event.kind == DETECTED)).all()
         assert event.data["source"] in ("dossier", "")
+
+
+def test_an_outlook_reply_is_read_without_the_mail_it_answers() -> None:
+    """The same cut as the coordinators' messages (parsers.quotes): an Outlook block,
+    a Dutch header folded over two lines."""
+    outlook = (
+        "Here is our CV, sorry for the delay.\n\n"
+        "Van: COOPCITY <info@coopcity.be>\nVerzonden: maandag 7 september 2026 10:00\n"
+        "Aan: Vélo Solidaire\nOnderwerp: Ontvangstbevestiging\n\nBeste, we hebben uw kandidatuur ontvangen.\n"
+    )
+    assert own_words(outlook) == "Here is our CV, sorry for the delay."
+    folded = (
+        "Voici le CV demandé.\n\nOp ma 7 sep. 2026 om 10:00 schreef COOPCITY\n"
+        "<info@coopcity.be>:\n\nBeste, we hebben uw kandidatuur ontvangen.\n"
+    )
+    assert own_words(folded) == "Voici le CV demandé."

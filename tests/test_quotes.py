@@ -83,3 +83,16 @@ def test_a_header_is_never_read_across_a_blank_line_into_the_new_text() -> None:
     assert new_text(body) == "le numéro est faux."
     body = "Le numéro est faux.\nLe jeu. 3 sept. 2026, COOPCITY <info@coopcity.be> a écrit :\n"
     assert new_text(body) == "Le numéro est faux."
+
+
+def test_a_dutch_header_folded_inside_the_address_is_cut() -> None:
+    """Gmail folds « Op … schreef COOPCITY » before « <info@…>: »: only the second line
+    ends with the colon."""
+    body = (
+        "Het juiste ondernemingsnummer is 0123.456.789.\n\n"
+        "Op ma 7 sep. 2026 om 10:00 schreef COOPCITY\n<info@coopcity.be>:\n\n"
+        "> Beste, we hebben uw kandidatuur ontvangen.\n"
+    )
+    assert new_text(body) == "Het juiste ondernemingsnummer is 0123.456.789."
+    # a sentence of the new text ending with a colon is kept
+    assert new_text("Voici ce qui change :\n- le numéro") == "Voici ce qui change :\n- le numéro"
