@@ -24,7 +24,7 @@ from ingest.mailbox import ImapSession, env_name, settings_from_env
 from notifications.smtp import SendFailed, SmtpSender, SmtpSettings
 from tests.conftest import _need
 
-USERS = [f"boite{n}@coopcity.test" for n in range(1, 41)]
+USERS = [f"boite{n}@coopcity.test" for n in range(1, 81)]
 _n = itertools.count(1)
 
 
