@@ -36,8 +36,8 @@ from guichet.errors import GuichetError, UnreadableDocument
 
 T = TypeVar("T")
 
-# Kept for callers naming the readers' modules; the child imports a reader's module when
-# it unpickles its first call.
+# The readers' modules: the child imports a reader's module when it unpickles its first
+# call, or at its start when named to ``warm_up``.
 READERS = ("parsers.pdf_reader", "parsers.word_reader")
 FILES_PER_CHILD = 500
 RETIRE_BYTES = 1 << 30  # a child whose address space grew past this after a file retires
@@ -47,18 +47,18 @@ _ROOT = str(Path(__file__).resolve().parent.parent)  # where the ``parsers`` pac
 class _Child:
     """One warm reader process and the two ends of its pipes."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: Sequence[str] = ()) -> None:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         code = (
             "import sys; from parsers.isolation import _serve; "
-            "_serve(int(sys.argv[1]), int(sys.argv[2]))"
+            "_serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])"
         )
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", code, str(request_read), str(reply_write)],
+                [sys.executable, "-c", code, str(request_read), str(reply_write), *preload],
                 pass_fds=(request_read, reply_write),
                 stdin=subprocess.DEVNULL,
                 env=env,
@@ -108,14 +108,28 @@ def _give_back(child: _Child) -> None:
         _idle.append(child)
 
 
-@atexit.register
-def stop_children() -> None:
-    """Stop the idle children (at exit; tests may call it)."""
+def warm_up(*modules: str) -> None:
+    """Start a child now, importing ``modules``, while this process does other work
+    (the command line starts it before its own imports: both run at once)."""
+    if not _idle:
+        _give_back(_Child(modules))
+
+
+def stop_children(*, wait: bool = True) -> None:
+    """Stop the idle children: their pipes closed, they exit (waited for unless not ``wait``:
+    at exit, an idle child exits on its own)."""
     with _lock:
         children = list(_idle)
         _idle.clear()
     for child in children:
-        child.close()
+        if wait:
+            child.close()
+        else:
+            for end in (child.requests, child.replies):
+                end.close()
+
+
+atexit.register(stop_children, wait=False)
 
 
 def run_isolated(
@@ -194,8 +208,12 @@ def _exit_code(process: subprocess.Popen[bytes]) -> int | None:
 # --- the child ---------------------------------------------------------------------
 
 
-def _serve(request_fd: int, reply_fd: int) -> None:
+def _serve(request_fd: int, reply_fd: int, preload: Sequence[str] = ()) -> None:
     """The child's loop: read a call, cap, run, send back the result or the error."""
+    import importlib
+
+    for module in preload:
+        importlib.import_module(module)
     requests = Connection(request_fd, writable=False)
     replies = Connection(reply_fd, readable=False)
     while True:
