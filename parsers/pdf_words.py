@@ -5,8 +5,9 @@ tuned on those): characters are clustered into lines by their tops (3 points, in
 sorted left to right, and a word ends at a space of the text, a gap wider than 3 points,
 a step back, or a jump of the top by more than 3 points. A character's box is the one
 pdfminer gives for fonts without a descent: from ``size`` above the baseline down to the
-baseline, from its origin to the end of its advance. Spaces pdfium inserts where it sees a
-gap (``FPDFText_IsGenerated``) and its line breaks are not characters of the page.
+baseline, from its origin to the end of its advance. A space pdfium inserts where it sees a
+gap ends a word as a space of the text does (pdfplumber cut there only past 3 points: « Prénom:»
+and its answer after a tab now make two words); pdfium's line breaks are ignored.
 
 Segments are the horizontal and vertical pieces of every path, subpath by subpath, in
 page coordinates (form XObjects included), as pdfminer and pdfplumber make lines,
@@ -94,12 +95,9 @@ def _chars(
 ) -> list[tuple[str, float, float, float, float, bool]]:
     """(text, x0, x1, top, bottom, space before) of each character that is not a space.
 
-    One call to pdfium per character: its loose box, whose height tells the font and
-    size apart (ascent minus descent, times the size). The first character of each
-    height also gives its origin and size, so that the others get their baseline from
-    their box. A font without metrics gets the glyph's own box from pdfium instead,
-    whose height changes from glyph to glyph: those characters are asked for their
-    origin and size each time.
+    Two calls to pdfium per character: its origin (x0 and the baseline) and its loose box
+    (the end of its advance). The font size is asked once per kind of box: the box's
+    height and depth below the baseline tell fonts and sizes apart.
     """
     origin_of = pdfium_c.FPDFText_GetCharOrigin
     box_of = pdfium_c.FPDFText_GetLooseCharBox
@@ -108,7 +106,7 @@ def _chars(
     px, py = ctypes.byref(x), ctypes.byref(y)
     box = pdfium_c.FS_RECTF()
     pbox = ctypes.byref(box)
-    fonts: dict[float, tuple[float, float] | None] = {}  # box height -> (descent, size)
+    sizes: dict[tuple[float, float], float] = {}
     chars = []
     append = chars.append
     space = False
@@ -117,21 +115,14 @@ def _chars(
             if ch != "\r" and ch != "\n":
                 space = True
             continue
+        origin_of(textpage, i, px, py)
         box_of(textpage, i, pbox)
+        x0, baseline = x.value, y.value
         low = box.bottom
-        height = box.top - low
-        font = fonts.get(height)
-        if font is not None:
-            x0 = box.left
-            baseline = low - font[0]
-            size = font[1]
-        else:
-            origin_of(textpage, i, px, py)
-            x0, baseline = x.value, y.value
-            size = size_of(textpage, i)
-            loose = abs(box.left - x0) < 1e-3
-            if height not in fonts or not loose:
-                fonts[height] = (low - baseline, size) if loose else None
+        kind = (low - baseline, box.top - low)
+        size = sizes.get(kind)
+        if size is None:
+            size = sizes[kind] = size_of(textpage, i)
         if ch == HYPHEN:
             ch = "-"
         bottom = top - baseline
