@@ -1,9 +1,14 @@
-"""Dossier parsing: median time per dossier beside the bare cost of reading the file.
+"""Dossier parsing and start-up: each figure beside its floor, measured in the same run.
 
-Bare cost, docx: python-docx opening the document and iterating paragraphs and table
-cells. Bare cost, PDF: pdfplumber extracting every page's text. Peak memory is the
-maximum resident size of a fresh process that imports guichet and reads one file
-(imports alone take most of it).
+- .docx: the whole parse (read in the warm child, aligned, filled, normalised) beside
+  python-docx opening the document and iterating its paragraphs and table cells;
+- PDF: the reader in this process, and the whole parse (warm child), beside pypdfium2's
+  bare text of every page;
+- start-up: ``guichet parse`` of a .docx and ``guichet check`` of a mail, whole processes,
+  beside ``python -c pass``.
+
+Peak memory is the maximum resident size of a fresh process that imports guichet and
+reads one file (imports alone take most of it).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.samples import FIXTURES, SAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _median_ms(func: Callable[[], object], repeat: int) -> float:
@@ -68,10 +75,46 @@ def _bare_docx(data: bytes) -> int:
 
 
 def _bare_pdf(data: bytes) -> int:
-    import pdfplumber
+    import pypdfium2 as pdfium
 
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        return sum(len(page.extract_text() or "") for page in pdf.pages)
+    pdf = pdfium.PdfDocument(data)
+    size = 0
+    try:
+        for page in pdf:
+            textpage = page.get_textpage()
+            size += len(textpage.get_text_range())
+            textpage.close()
+            page.close()
+    finally:
+        pdf.close()
+    return size
+
+
+def _median_process_s(command: list[str], repeat: int) -> float:
+    """Median wall time of a whole process (after one run to warm the disk cache)."""
+    subprocess.run(command, capture_output=True, check=False, cwd=ROOT)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=False, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def startup(repeat: int) -> None:
+    guichet = str(Path(sys.executable).with_name("guichet"))
+    docx = str(SAMPLES / "dossiers" / "p001.docx")
+    mail = str(SAMPLES / "emails" / "pe001.eml")
+    floor = _median_process_s([sys.executable, "-c", "pass"], repeat)
+    print(f"== start-up: whole processes, median of {repeat} runs")
+    print(f"{'command':40} {'s':>7} {'floor s':>8} {'ratio':>6}")
+    for label, command in (
+        ("guichet parse p001.docx", [guichet, "parse", docx]),
+        ("guichet check pe001.eml", [guichet, "check", mail]),
+    ):
+        seconds = _median_process_s(command, repeat)
+        print(f"{label:40} {seconds:7.3f} {floor:8.3f} {seconds / floor:6.1f}")
+    print("floor = python -c pass (the same interpreter, its site packages).")
 
 
 def _files(suffix: str) -> list[Path]:
@@ -81,7 +124,7 @@ def _files(suffix: str) -> list[Path]:
 
 
 def run(repeat: int = 15) -> None:
-    from parsers.dossier import fill_document, parse_dossier
+    from parsers.dossier import parse_dossier
     from parsers.pdf_reader import read_pdf
     from parsers.word_reader import read_word
 
@@ -100,18 +143,23 @@ def run(repeat: int = 15) -> None:
         print(f"{'median':28} {statistics.median(r[1] for r in rows):9.1f} {statistics.median(r[2] for r in rows):8.1f}"
               f" {statistics.median(r[1] / r[2] for r in rows):6.2f}")
 
-    pdf_repeat = max(3, repeat // 3)
+    pdf_repeat = max(5, repeat // 2)
     rows = []
-    for path in _files(".pdf")[:6]:
+    for path in _files(".pdf")[:8]:
         data = path.read_bytes()
-        isolated = _median_ms(lambda: parse_dossier(data, path.name, "blossom-2026"), pdf_repeat)
         in_process = _median_ms(lambda: read_pdf(data, isolated=False), pdf_repeat)
-        doc = read_pdf(data, isolated=False)
-        fill = _median_ms(lambda: fill_document(doc, "blossom-2026"), pdf_repeat)
+        isolated = _median_ms(lambda: parse_dossier(data, path.name, "blossom-2026"), pdf_repeat)
         bare = _median_ms(lambda: _bare_pdf(data), pdf_repeat)
-        rows.append((path.name, isolated, in_process, fill, bare, _peak_mib(path)))
-    print(f"{'pdf':28} {'parse ms':>9} {'read ms':>8} {'fill ms':>8} {'bare ms':>8} {'ratio':>6} {'peak MiB':>9}")
-    for name, isolated, read, fill, bare, peak in rows:
-        print(f"{name:28} {isolated:9.1f} {read:8.1f} {fill:8.1f} {bare:8.1f} {isolated / bare:6.2f} {peak:9.1f}")
-    print("parse = whole parse_dossier (PDF read in a capped child process); read = PDF reader in-process;")
-    print("fill = labels, answers and normalisation; bare = python-docx iterate / pdfplumber extract_text.")
+        pages = read_pdf(data, isolated=False).pages
+        rows.append((path.name, pages, in_process, isolated, bare, _peak_mib(path)))
+    print(f"{'pdf':28} {'pages':>5} {'read ms':>8} {'parse ms':>9} {'bare ms':>8} {'ratio':>6} {'peak MiB':>9}")
+    for name, pages, read, isolated, bare, peak in rows:
+        print(f"{name:28} {pages:5} {read:8.1f} {isolated:9.1f} {bare:8.1f} {read / bare:6.2f} {peak:9.1f}")
+    if rows:
+        print(f"{'median':28} {'':5} {statistics.median(r[2] for r in rows):8.1f} "
+              f"{statistics.median(r[3] for r in rows):9.1f} {statistics.median(r[4] for r in rows):8.1f} "
+              f"{statistics.median(r[2] / r[4] for r in rows):6.2f}")
+    print("read = PDF reader in this process; parse = whole parse_dossier (PDF read in the warm")
+    print("capped child); bare = pypdfium2's text of every page; ratio = read / bare.")
+    print("docx: parse = whole parse_dossier; bare = python-docx opening and iterating it.")
+    startup(max(5, repeat // 2))

@@ -1,6 +1,7 @@
 """Polling: a cycle over an unchanged mailbox of 1,000 vs 10,000 mails (wall time and IMAP
 round trips: the aim is that neither grows with the mailbox), then a backlog of 1,000
-application mails with five attachments each, end to end (mails per second, peak memory).
+application mails with five attachments each (a .docx dossier and four PDF annexes of
+6 to 8 pages), end to end (mails per second, peak memory).
 
 Everything runs against a Dovecot on loopback (``tests/servers.py``) over verified TLS,
 with the store on SQLite in a temporary folder. Round trips are IMAP commands sent,
@@ -14,7 +15,9 @@ rescans a Maildir folder changed in the last seconds, which is not what a worker
 every two minutes sees.
 
 The backlog runs in a fresh process whose high-water mark (VmHWM) is its peak memory.
-``GUICHET_BENCH_QUICK=1``: 200 / 2,000 mails and a backlog of 100 (about a minute).
+``GUICHET_BENCH_QUICK=1``: 200 / 2,000 mails and a backlog of 100 (about a minute);
+``GUICHET_BENCH_BACKLOG_ONLY=1``: the backlog alone. The worker's CPU time and the reader
+child's (its peak memory too) are printed beside the wall time.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from pathlib import Path
 from tests.servers import HOSTNAME, DovecotServer
 
 QUICK_ENV = "GUICHET_BENCH_QUICK"
+BACKLOG_ONLY_ENV = "GUICHET_BENCH_BACKLOG_ONLY"  # skip the unchanged-mailbox cycles
 ROOT = Path(__file__).resolve().parent.parent
 SENT: Counter[str] = Counter()  # IMAP commands sent by this process, by name
 WAITED: Counter[str] = Counter()  # seconds from sending each command to its completion
@@ -85,14 +89,10 @@ def small_mail(n: int) -> bytes:
 
 def application_mail(n: int) -> bytes:
     """An application: the sample dossier p001 renamed to its own structure, and four PDF
-    annexes (statuts, rapport d'activité, bilans of two years, CV)."""
-    from tests.fixtures.build_emails import (
-        comptes_deux_ans,
-        cv_pdf,
-        edited_docx,
-        rapport,
-        statuts,
-    )
+    annexes of 6 to 8 full pages each (statuts, rapport d'activité, bilans of two years,
+    CV; ``bench.annexes``)."""
+    from bench import annexes
+    from tests.fixtures.build_emails import edited_docx
 
     structure = f"Crèche numéro {n}"
     org = f"ASBL {structure}"
@@ -107,10 +107,10 @@ def application_mail(n: int) -> bytes:
     maintype, subtype = DOCX.split("/")
     msg.add_attachment(dossier, maintype=maintype, subtype=subtype, filename="Dossier.docx")
     for name, data in (
-        ("Statuts.pdf", statuts(org)),
-        ("Rapport d'activité 2025.pdf", rapport(org, 2025)),
-        ("Bilans 2024-2025.pdf", comptes_deux_ans(org, 2024, 2025)),
-        ("CV.pdf", cv_pdf(f"Personne {n}", org)),
+        ("Statuts.pdf", annexes.statuts(org, n)),
+        ("Rapport d'activité 2025.pdf", annexes.rapport(org, 2025, n)),
+        ("Bilans 2024-2025.pdf", annexes.bilans(org, 2024, 2025, n)),
+        ("CV.pdf", annexes.cv(f"Personne {n}", org, n)),
     ):
         msg.add_attachment(data, maintype="application", subtype="pdf", filename=name)
     return msg.as_bytes()
@@ -246,12 +246,33 @@ def hwm():
     line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
     return int(line.split()[1]) / 1024
 
+from parsers import isolation
+import resource
+
+def child_hwm():
+    peaks = [0.0]
+    for child in isolation._idle:
+        try:
+            line = next(l for l in open(f"/proc/{child.process.pid}/status") if l.startswith("VmHWM"))
+            peaks.append(int(line.split()[1]) / 1024)
+        except (OSError, StopIteration):
+            pass
+    return max(peaks)
+
 with open_store(StoreSettings(__import__("pathlib").Path(data), "sqlite:///" + data + "/guichet.sqlite3")) as store:
     before = hwm()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     report = run_cycle(store, programme, settings, now)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    reader = child_hwm()
+    isolation.stop_children()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({
+    "cpu": after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime,
+    "cpu_children": children.ru_utime + children.ru_stime,
+    "reader_hwm": reader,
     "seconds": seconds,
     "new": sum(m.new for m in report.mailboxes),
     "failed": [m.id for m in report.failed],
@@ -300,6 +321,8 @@ def backlog(dovecot: DovecotServer, size: int, folder: Path) -> dict:
 def run(repeat: int = 15) -> None:
     quick = bool(os.environ.get(QUICK_ENV))
     sizes = (200, 2000) if quick else (1000, 10000)
+    if os.environ.get(BACKLOG_ONLY_ENV):
+        sizes = ()
     backlog_size = 100 if quick else 1000
     repeat = max(3, min(repeat, 10))
     missing = DovecotServer.missing()
@@ -336,7 +359,7 @@ def run(repeat: int = 15) -> None:
                 "check, keyword)."
             )
             print(
-                f"== poll: backlog of {backlog_size} application mails (.docx + 4 PDF), end to end"
+                f"== poll: backlog of {backlog_size} application mails (.docx + 4 PDF of 6-8 pages), end to end"
             )
             r = backlog(dovecot, backlog_size, folder)
             statuses = ", ".join(f"{k} {v}" for k, v in sorted(r["statuses"].items()))
@@ -344,6 +367,11 @@ def run(repeat: int = 15) -> None:
                 f"{r['size']} mails ({r['megabytes']:.0f} MB) in {r['seconds']:.1f} s: "
                 f"{r['size'] / r['seconds']:.1f} mails/s ({statuses}); peak memory {r['hwm']:.0f} MiB "
                 f"(VmHWM; {r['hwm_before']:.0f} MiB before the cycle)"
+            )
+            print(
+                f"CPU: worker {r['cpu']:.1f} s, reader child {r['cpu_children']:.1f} s; "
+                f"reader child's peak memory {r['reader_hwm']:.0f} MiB (VmHWM); "
+                f"{os.cpu_count()} cores"
             )
             print(f"(built in {r['build']:.1f} s, APPENDed in {r['fill']:.1f} s)")
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+from pydantic import VERSION as PYDANTIC_VERSION
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from guichet.errors import ConfigError
@@ -37,7 +37,9 @@ FieldType = Literal[
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: the validators are built on the first validation, which a programme
+    # read back from the cache (load_programme_file) never needs
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class FieldSpec(_Strict):
@@ -405,11 +407,37 @@ def _describe(error: ValidationError) -> str:
 
 
 def load_programme_file(path: Path) -> Programme:
-    """Read and validate one programme file; errors name the file and the key."""
+    """Read and validate one programme file; errors name the file and the key.
+
+    The validated programme is kept in a cache (``config.cache``) keyed by the file's
+    bytes and this module's code, and read back from there while neither changes.
+    """
+    from config import cache
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"{path} : illisible ({e.strerror})") from e
+    key = cache.key(
+        raw, str(path.resolve()).encode(), Path(__file__).read_bytes(), PYDANTIC_VERSION.encode()
+    )
+    programme = cache.load("programmes", key, Programme)
+    if programme is None:
+        programme = _validate_file(path, raw)
+        cache.store("programmes", key, programme)
+    form = programme.blank_form_path
+    if form is not None and not form.is_file():
+        raise ConfigError(f"{path} : clé « blank_form » : fichier introuvable ({form})")
+    return programme
+
+
+def _validate_file(path: Path, raw: bytes) -> Programme:
+    import yaml
+
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path} : illisible (pas de l’UTF-8)") from e
     except yaml.YAMLError as e:
         raise ConfigError(f"{path} : YAML invalide ({e})") from e
     if not isinstance(data, dict):
@@ -420,9 +448,6 @@ def load_programme_file(path: Path) -> Programme:
         programme = Programme.model_validate({**data, "folder": path.parent})
     except ValidationError as e:
         raise ConfigError(f"{path} : {_describe(e)}") from e
-    form = programme.blank_form_path
-    if form is not None and not form.is_file():
-        raise ConfigError(f"{path} : clé « blank_form » : fichier introuvable ({form})")
     return programme
 
 

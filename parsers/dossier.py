@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 from config.programme import FieldSpec, Programme, all_programmes, load_programme
@@ -134,13 +135,29 @@ def _filler(programme_id: str) -> FormFiller:
 
 @cache
 def _aligner(programme_id: str) -> Aligner | None:
-    """The aligner for a programme's blank form, or None when it ships none."""
+    """The aligner for a programme's blank form, or None when it ships none; kept in the
+    cache (``config.cache``) keyed by the blank form, the form and the readers' code."""
     programme = load_programme(programme_id)
     if programme.blank_form_path is None:
         return None
+    from config import cache as disk
+
+    blank = programme.blank_form_path.read_bytes()
+    code = Path(__file__).parent
+    sources = sorted([*code.glob("*.py"), *code.glob("normalise/*.py")])
+    key = disk.key(blank, repr(programme.form).encode(), *(p.read_bytes() for p in sources))
+    aligner = disk.load("aligners", key, Aligner)
+    if aligner is None:
+        aligner = _build_aligner(programme, blank)
+        disk.store("aligners", key, aligner)
+    return aligner
+
+
+def _build_aligner(programme: Programme, blank: bytes) -> Aligner:
     from parsers.word_reader import read_word
 
-    filled = _filler(programme_id).fill(read_word(programme.blank_form_path.read_bytes()))
+    programme_id = programme.id
+    filled = _filler(programme_id).fill(read_word(blank))
     labels = {spec.key: list(spec.labels) for spec in _filler(programme_id).fields}
     groups = []
     for section in programme.form.sections:

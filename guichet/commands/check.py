@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from parsers.isolation import warm_up
+
+    warm_up("parsers.word_reader", "parsers.pdf_reader")  # while this process imports
     from triage.check import check_message
 
     try:

@@ -39,6 +39,10 @@ READERS = {"alignment": "alignement", "labels": "rubriques"}
 
 
 def run(args: argparse.Namespace) -> int:
+    from parsers.isolation import warm_up
+
+    # the reader's child starts while this process imports the rest
+    warm_up("parsers.pdf_reader" if args.file.suffix.lower() == ".pdf" else "parsers.word_reader")
     from parsers.dossier import parse_dossier
 
     try:
