@@ -367,3 +367,58 @@ class Event(Base):
     )
     detail: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --- the coordinators' desk (issue #13) ----------------------------------------------------
+
+# A status only a coordinator gives: the applicant withdrew. Not a candidature any more
+# (``triage.filing.CANDIDATURE``): no answer, no chaser, no result mail.
+RETIRE = "retire"
+
+
+class Correction(Base):
+    """A coordinator's correction of what was read from one mail: a field of its dossier
+    (``target`` « champ », ``key`` the field's key) or the kind of one of its files
+    (« annexe », ``key`` the file's name). The parsed value stays where it was; the latest
+    correction per (message, target, key) counts (``triage.corrections``)."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    target: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)  # a required field
+    reason: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime]
+
+
+class DeskUser(Base):
+    """A coordinator's account on the desk (``guichet users``); the password hashed with
+    Argon2. ``session_token`` is in every session cookie: changing it ends them all."""
+
+    __tablename__ = "desk_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    last_login_at: Mapped[dt.datetime | None]
+
+
+# Columns the desk adds to existing tables (migration 0004). Declared here, beside their
+# classes' own, so the classes above keep their shape.
+Application.status_override = mapped_column(String(32), nullable=True)  # a coordinator's status
+Application.override_reason = mapped_column(Text, nullable=True)
+Application.override_by = mapped_column(String(320), nullable=True)
+Application.override_at = mapped_column(UTCDateTime(), nullable=True)
+Decision.decided_by = mapped_column(String(320), nullable=True)
