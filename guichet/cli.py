@@ -32,6 +32,10 @@ COMMANDS = (
     "decisions",
     "results",
     "purge",
+    "list",
+    "show",
+    "users",
+    "web",
 )
 
 

@@ -53,6 +53,10 @@ REVUE = "revue"  # the mail telling an applicant their dossier was read again
 STATUSES = (COMPLET, INCOMPLET, HORS_DELAI, RETIRE)  # what a coordinator may give
 SOURCE_DESK = "bureau"
 REASON_LIMIT = 500
+# Why the desk abandoned a waiting mail (not a delivery failure: the health page skips them)
+WITHDRAWN = "candidature retirée"
+REPLACED = "remplacé par un courriel plus récent (nouvelle correction)"
+DESK_REASONS = (WITHDRAWN, REPLACED)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def _tell_applicant(
     for row in rows:  # an older state the applicant has not read yet: never sent
         if row.kind == REVUE and row.state == OUTBOX_RECORDED and row.attempts == 0:
             row.state = OUTBOX_ABANDONED
-            row.last_error = "remplacé par un courriel plus récent (nouvelle correction)"
+            row.last_error = REPLACED
     latest = max(application.messages, key=lambda m: (m.received_at, m.id), default=None)
     due = Due(REVUE, f"{REVUE}:{application.id}:{cause.id}", application.id, latest.id if latest else None)
     return record_for_application(session, archive, programme, application, due, now)
@@ -302,7 +306,7 @@ def set_status(
             )
         ):
             row.state = OUTBOX_ABANDONED
-            row.last_error = "candidature retirée"
+            row.last_error = WITHDRAWN
     name = display_structure(application)
     if status is None:
         detail = f"{name} : statut rendu au calcul par {by} (auparavant « {status_label(previous)} »)."
