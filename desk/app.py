@@ -102,7 +102,17 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["status"] = status_label
     env.filters["decision"] = decision_label
+    env.filters["size"] = file_size
     return env
+
+
+def file_size(size: int) -> str:
+    """« 812 octets », « 51 Ko », « 2,4 Mo »."""
+    if size < 1024:
+        return f"{size} octets"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} Ko"
+    return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
 
 
 @dataclass

@@ -120,6 +120,10 @@ def _latest_decisions(session: Session, programme_id: str) -> dict[int, Decision
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return str(value)
