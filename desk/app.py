@@ -205,6 +205,11 @@ def create_app(desk: Desk) -> Starlette:
 
     def login_required(request: Request) -> Response:
         if request.method == "GET":
+            # back to this page after the login (a link from the spreadsheet): a path of
+            # ours only, never another site
+            request.session["suite"] = request.url.path + (
+                f"?{request.url.query}" if request.url.query else ""
+            )
             return RedirectResponse("/connexion", 303)
         return desk.refuse(request, 403, "Session expirée : reconnectez-vous.")
 
@@ -233,11 +238,12 @@ def create_app(desk: Desk) -> Starlette:
                     error="Adresse ou mot de passe incorrect.",
                 )  # fmt: skip
             desk.limiter.forget(f"adresse:{email}")
+            after = request.session.get("suite")
             request.session.clear()
             request.session.update(
                 uid=user.id, token=user.session_token, csrf=secrets.token_urlsafe(32)
             )
-        return RedirectResponse("/", 303)
+        return RedirectResponse(_own_path(after), 303)
 
     async def logout(request: Request) -> Response:
         form = await _form(request)
@@ -460,6 +466,13 @@ def _said(outcome: Any, done: str) -> str:
     if outcome.mail is not None:
         text += f" Courriel au candidat préparé : « {outcome.mail.subject} »."
     return text
+
+
+def _own_path(path: object) -> str:
+    """``path`` when it is a path of this site (``/candidatures/4``), else the list."""
+    if isinstance(path, str) and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return "/"
 
 
 def _sort_link(request: Request, key: str, query: views.Query) -> str:

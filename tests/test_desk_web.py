@@ -258,3 +258,19 @@ def test_withdraw_decide_and_health_pages(client: TestClient, filed: Store) -> N
     health = client.get("/etat")
     assert health.status_code == 200 and "Relevé des boîtes" in health.text
     assert "jamais relevée" in health.text
+
+
+def test_after_login_back_to_the_page_asked_for(client: TestClient, filed: Store) -> None:
+    habitat = app_id(filed, "Habitat Partagé")
+    assert client.get(f"/candidatures/{habitat}/dossier").status_code == 303
+    answer = login(client)
+    assert answer.headers["location"] == f"/candidatures/{habitat}/dossier"
+    assert client.get(answer.headers["location"]).content[:2] == b"PK"
+
+
+def test_own_path_never_leads_elsewhere() -> None:
+    from desk.app import _own_path
+
+    assert _own_path("/candidatures/4?x=1") == "/candidatures/4?x=1"
+    for bad in ("//evil.test/", "https://evil.test/", "/\\evil.test", None, 3):
+        assert _own_path(bad) == "/"
