@@ -10,23 +10,22 @@ Functions take a ``Session`` and never commit.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from config.programme import Programme
-from notifications.people import referent
 from notifications.wording import (
     decision_label,
+    in_form_order,
     missing_label,
-    missing_labels,
     one_line,
     status_label,
     to_check,
 )
-from triage.annexes import fold
 from triage.corrections import ANNEX, FIELD, latest_corrections
 from triage.decisions import display_structure
 from triage.models import (
@@ -39,6 +38,7 @@ from triage.models import (
     Event,
     Message,
     OutboxMail,
+    ParsedDossier,
 )
 from triage.review import annex_choices, file_kind
 from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, flagged, required_unread
@@ -105,15 +105,21 @@ class Counts:
     decided: int
 
 
-def _latest_decisions(session: Session, programme_id: str) -> dict[int, Decision]:
-    found: dict[int, Decision] = {}
-    for row in session.scalars(
-        select(Decision)
+@dataclass(frozen=True)
+class _Decided:
+    decision: str
+    note: str | None
+
+
+def _latest_decisions(session: Session, programme_id: str) -> dict[int, _Decided]:
+    found: dict[int, _Decided] = {}
+    for app_id, decision, note in session.execute(
+        select(Decision.application_id, Decision.decision, Decision.note)
         .join(Application, Application.id == Decision.application_id)
         .where(Application.programme_id == programme_id)
         .order_by(Decision.created_at, Decision.id)
     ):
-        found[row.application_id] = row
+        found[app_id] = _Decided(decision, note)
     return found
 
 
@@ -129,56 +135,135 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _row(app: Application, programme: Programme, decision: Decision | None) -> ListRow:
-    version = app.current_version
-    parsed = version.message.parsed if version is not None else None
-    fields: dict[str, Any] = dict(parsed.fields) if parsed is not None else {}
-    person = referent(programme, fields)
-    numbers = [
-        _text(fields.get(f.key)) for f in programme.form.fields() if f.type == "enterprise_number"
-    ]
-    number = next((n for n in numbers if n), "")
-    email = person.email or ""
+@dataclass(frozen=True)
+class _Keys:
+    """What the list needs of the programme, found once: the contact person's names and
+    e-mail (as ``notifications.people.referent`` finds them: the section of the form's
+    first phone field), the enterprise number, the required fields, the form's order."""
+
+    names: tuple[str, ...]
+    email: str | None
+    numbers: tuple[str, ...]
+    required: frozenset[str] = frozenset()
+    order: dict[str, int] = field(default_factory=dict)  # missing key -> rank to show it
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.names, *([self.email] if self.email else []), *self.numbers]
+
+
+def _keys(programme: Programme) -> _Keys:
+    specs = list(programme.form.fields())
+    phone = next((f for f in specs if f.type == "phone"), None)
+    section = phone.key.rsplit(".", 1)[0] + "." if phone else ""
+    keys = {f.key for f in specs}
+    names = tuple(
+        f"{section}{suffix}"
+        for suffix in ("prenom", "nom", "contact")
+        if section and f"{section}{suffix}" in keys
+    )
+    email = next((f.key for f in specs if f.type == "email" and f.key.startswith(section)), None)
+    numbers = tuple(f.key for f in specs if f.type == "enterprise_number")
+    ranked = in_form_order(
+        programme, [f.key for f in specs] + [f"annexe.{a.key}" for a in programme.annexes]
+    )
+    order = {k: i for i, k in enumerate(ranked)}
+    required = frozenset(f.key for f in specs if f.required)
+    return _Keys(names, email, numbers, required, order)
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents, for searching (cheaper than ``fold``)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _row(
+    app: Any,  # an Application, or a row of its columns
+    programme: Programme,
+    decision: Decision | _Decided | None,
+    fields: dict[str, Any],
+    versions: int,
+    keys: _Keys,
+    labels: dict[str, str],
+) -> ListRow:
+    person = " ".join(one_line(_text(fields.get(k)), 60) for k in keys.names if _text(fields.get(k)).strip())
+    email = one_line(_text(fields.get(keys.email)), 120) if keys.email else ""
+    number = next((_text(fields.get(k)) for k in keys.numbers if fields.get(k)), "")
     structure = display_structure(app)
     missing = tuple(app.missing or ())
+    for key in missing:
+        if key not in labels:
+            labels[key] = missing_label(programme, key)
+    digits = "".join(ch for ch in number if ch.isdigit())
     return ListRow(
         id=app.id,
         structure=structure,
         status=app.status,
         overridden=bool(app.status_override),
         to_check=bool(
-            required_unread(app.unread or [], programme) or flagged(app.warnings or [])
+            any(k in keys.required for k in app.unread or []) or flagged(app.warnings or [])
         ),
         missing=missing,
-        missing_labels=tuple(missing_labels(programme, list(missing))),
+        missing_labels=tuple(
+            labels[k] for k in sorted(missing, key=lambda k: (keys.order.get(k, -1), k))
+        ),
         decision=decision.decision if decision else None,
         note=decision.note if decision else None,
         first_received=app.first_received_at,
         last_received=app.last_received_at,
-        person=person.name,
+        person=person,
         email=email,
         enterprise_number=number,
-        versions=len(app.versions),
-        haystack=fold(
-            " ".join([structure, person.name, email, app.sender or "", app.reply_to or "", number])
+        versions=versions,
+        haystack=_plain(
+            " ".join([structure, person, email, app.sender or "", app.reply_to or "", number])
         )
         + " "
-        + "".join(ch for ch in number if ch.isdigit()),
+        + digits,
     )
 
 
 def all_rows(session: Session, programme: Programme) -> list[ListRow]:
-    applications = session.scalars(
-        select(Application)
-        .where(Application.programme_id == programme.id)
-        .options(
-            selectinload(Application.versions)
-            .selectinload(ApplicationVersion.message)
-            .selectinload(Message.parsed)
+    """Every application of ``programme`` as a row. Only the few fields the list shows are
+    read from the dossiers (in SQL), not whole dossiers: a thousand stay quick."""
+    applications = session.execute(  # columns, not objects: a thousand stay quick
+        select(
+            Application.id, Application.structure, Application.sender, Application.reply_to,
+            Application.status, Application.status_override, Application.missing,
+            Application.unread, Application.warnings, Application.first_received_at,
+            Application.last_received_at,
+        ).where(Application.programme_id == programme.id)
+    ).all()  # fmt: skip
+    keys = _keys(programme)
+    wanted = keys.all
+    fields: dict[int, dict[str, Any]] = {}
+    if wanted:
+        found = session.execute(
+            select(
+                ApplicationVersion.application_id,
+                *(ParsedDossier.fields[k].as_string() for k in wanted),
+            )
+            .join(ParsedDossier, ParsedDossier.message_id == ApplicationVersion.message_id)
+            .join(Application, Application.id == ApplicationVersion.application_id)
+            .where(Application.programme_id == programme.id, ApplicationVersion.counts.is_(True))
         )
-    ).all()
+        for app_id, *values in found:
+            fields[app_id] = dict(zip(wanted, values, strict=True))
+    versions = dict(
+        session.execute(
+            select(ApplicationVersion.application_id, func.count())
+            .join(Application, Application.id == ApplicationVersion.application_id)
+            .where(Application.programme_id == programme.id)
+            .group_by(ApplicationVersion.application_id)
+        ).all()
+    )
     decisions = _latest_decisions(session, programme.id)
-    return [_row(a, programme, decisions.get(a.id)) for a in applications]
+    labels: dict[str, str] = {}
+    return [
+        _row(a, programme, decisions.get(a.id), fields.get(a.id, {}), versions.get(a.id, 0), keys, labels)
+        for a in applications
+    ]
 
 
 def _matches(row: ListRow, query: Query, programme: Programme) -> bool:
@@ -198,7 +283,7 @@ def _matches(row: ListRow, query: Query, programme: Programme) -> bool:
     if query.received_to and received > query.received_to:
         return False
     if query.search:
-        words = fold(query.search).split()
+        words = _plain(query.search).split()
         digits = "".join(ch for ch in query.search if ch.isdigit())
         found = all(w in row.haystack for w in words) or (len(digits) >= 4 and digits in row.haystack)
         if not found:
@@ -208,11 +293,11 @@ def _matches(row: ListRow, query: Query, programme: Programme) -> bool:
 
 def _sort_key(row: ListRow, sort: str) -> tuple[Any, ...]:
     if sort == "structure":
-        return (fold(row.structure), row.id)
+        return (_plain(row.structure), row.id)
     if sort == "statut":
         return (_STATUS_ORDER.get(row.status, 9), not row.to_check, row.first_received, row.id)
     if sort == "decision":
-        return (row.decision or "~", fold(row.structure), row.id)
+        return (row.decision or "~", _plain(row.structure), row.id)
     return (row.first_received, row.id)
 
 
@@ -394,10 +479,14 @@ def application_view(
             .order_by(Decision.created_at, Decision.id)
         )
     )
-    row = _row(application, programme, decisions[-1] if decisions else None)
-    messages = sorted(application.messages, key=lambda m: (m.received_at, m.id))
     version = application.current_version
     counting = version.message if version is not None else None
+    read = dict(counting.parsed.fields) if counting is not None and counting.parsed else {}
+    row = _row(
+        application, programme, decisions[-1] if decisions else None,
+        {k: _text(v) for k, v in read.items()}, len(application.versions), _keys(programme), {},
+    )  # fmt: skip
+    messages = sorted(application.messages, key=lambda m: (m.received_at, m.id))
     labels = dict(annex_choices(programme))
     fixed = set(latest_corrections(session, [m.id for m in messages]))
     files_by_mail = {

@@ -229,3 +229,31 @@ def test_every_view_is_an_event(filed: Store) -> None:
             )
         )
         assert count == 1
+
+
+def test_corrections_withdrawals_and_the_list_on_sqlite_and_postgresql(
+    store: Store, checker: object
+) -> None:
+    from desk.dossier import Query, list_rows
+    from tests.stores import file_varied
+
+    file_varied(store, checker)  # type: ignore[arg-type]
+    with store.sessions.begin() as session:
+        plan_and_record(session, store.archive, BLOSSOM, NOW)
+        app = _app(session, "Ressourcerie du Midi SC")
+        for key in list(app.missing):
+            correct_field(session, store.archive, BLOSSOM, app, key, "Relu", WHO, NOW)
+        assert app.status == "complet" and len(_revue_mails(session, app.id)) == 1
+        set_status(session, store.archive, BLOSSOM, _app(session, "Vélo Solidaire"), RETIRE, "x", WHO, NOW)
+        decide(session, app, "retenu", "Solide", WHO, NOW)
+    with store.sessions() as session:
+        rows = {r.structure: r for r in list_rows(session, BLOSSOM)}
+        assert rows["Vélo Solidaire"].status == RETIRE and rows["Vélo Solidaire"].overridden
+        ressourcerie = rows["Ressourcerie du Midi SC"]
+        assert (ressourcerie.status, ressourcerie.decision, ressourcerie.note) == (
+            "complet", "retenu", "Solide"
+        )
+        assert ressourcerie.person == "Mehdi Dubois"  # read from the dossier in SQL
+        assert ressourcerie.enterprise_number == "0718.056.950"
+        found = list_rows(session, BLOSSOM, Query(search="0718056950"))
+        assert [r.structure for r in found] == ["Ressourcerie du Midi SC"]
