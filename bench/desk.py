@@ -93,7 +93,10 @@ def _grow(store: Store, target: int) -> None:
 
 
 def run(repeat: int = 15) -> None:
-    with tempfile.TemporaryDirectory() as folder, open_store(sqlite_settings(Path(folder))) as store:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        open_store(sqlite_settings(Path(folder))) as store,
+    ):
         started = time.perf_counter()
         file_varied(store)
         _grow(store, TARGET)
@@ -110,7 +113,9 @@ def run(repeat: int = 15) -> None:
             # CPU time of the process (all its threads): the figure without other programs
             # competing for the processor
             cpu = _median_ms(lambda: client.get("/"), repeat, time.process_time)
-            filtered = _median_ms(lambda: client.get("/", params={"q": "velo", "statut": "incomplet"}), repeat)
+            filtered = _median_ms(
+                lambda: client.get("/", params={"q": "velo", "statut": "incomplet"}), repeat
+            )
 
         def read() -> list[views.ListRow]:
             with store.sessions() as session:
@@ -131,7 +136,9 @@ def run(repeat: int = 15) -> None:
         )  # fmt: skip
         size = len(page.content) / 1024
     print(f"desk: list of {TARGET} applications on SQLite (store built in {built:.1f} s)")
-    print(f"  GET /                      {whole:7.1f} ms median of {repeat} ({size:.0f} KiB of HTML)")
+    print(
+        f"  GET /                      {whole:7.1f} ms median of {repeat} ({size:.0f} KiB of HTML)"
+    )
     print(f"  GET /, CPU time            {cpu:7.1f} ms")
     print(f"  GET /?q=velo&statut=…      {filtered:7.1f} ms")
     print(f"  of which reading the rows  {reading:7.1f} ms")

@@ -185,7 +185,7 @@ def _download(served: ServedFile) -> Response:
         served.data,
         media_type="application/octet-stream",
         headers={
-            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; "
+            "Content-Disposition": f'attachment; filename="{ascii_name}"; '
             f"filename*=UTF-8''{quote(name)}",
         },
     )
@@ -219,7 +219,9 @@ def create_app(desk: Desk) -> Starlette:
     async def login(request: Request) -> Response:
         form = await _form(request)
         if form is None:
-            return desk.refuse(request, 403, "Jeton de sécurité manquant ou périmé : rechargez la page.")
+            return desk.refuse(
+                request, 403, "Jeton de sécurité manquant ou périmé : rechargez la page."
+            )
         email = (form.get("email") or "").strip().lower()
         client = request.client.host if request.client else "?"
         keys = [f"adresse:{email}", f"client:{client}"]
@@ -248,7 +250,9 @@ def create_app(desk: Desk) -> Starlette:
     async def logout(request: Request) -> Response:
         form = await _form(request)
         if form is None:
-            return desk.refuse(request, 403, "Jeton de sécurité manquant ou périmé : rechargez la page.")
+            return desk.refuse(
+                request, 403, "Jeton de sécurité manquant ou périmé : rechargez la page."
+            )
         with sessions.begin() as session:
             user = desk.user(request, session)
             if user is not None:
@@ -399,7 +403,9 @@ def create_app(desk: Desk) -> Starlette:
             return f"Statut rendu au calcul : {status_label(outcome.status_after)}."
         return f"Statut : {status_label(outcome.status_after)}."
 
-    def decision_action(session: Any, app: Application, form: dict[str, str], user: DeskUser) -> str:
+    def decision_action(
+        session: Any, app: Application, form: dict[str, str], user: DeskUser
+    ) -> str:
         decision = form.get("decision", "")
         if not decide(session, app, decision, form.get("note"), user.email, desk.clock()):
             return "Rien n’a changé : cette décision et cette note sont déjà enregistrées."
@@ -411,7 +417,9 @@ def create_app(desk: Desk) -> Starlette:
             if user is None:
                 return login_required(request)
             found = worker_health(session, programme, desk.clock())
-            return desk.page(request, "etat.html.j2", title="État du worker", user=user, health=found)
+            return desk.page(
+                request, "etat.html.j2", title="État du worker", user=user, health=found
+            )
 
     async def security_headers(request: Request, call_next: Callable) -> Response:
         response = await call_next(request)
@@ -460,9 +468,7 @@ def _said(outcome: Any, done: str) -> str:
         return "Rien n’a changé : c’était déjà la valeur enregistrée."
     text = f"{done}."
     if outcome.status_before != outcome.status_after:
-        text += (
-            f" Statut : {status_label(outcome.status_before)} → {status_label(outcome.status_after)}."
-        )
+        text += f" Statut : {status_label(outcome.status_before)} → {status_label(outcome.status_after)}."
     if outcome.mail is not None:
         text += f" Courriel au candidat préparé : « {outcome.mail.subject} »."
     return text

@@ -41,7 +41,7 @@ from triage.models import (
     ParsedDossier,
 )
 from triage.review import annex_choices, file_kind
-from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, flagged, required_unread
+from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, flagged
 
 STATUSES = (INCOMPLET, COMPLET, HORS_DELAI, RETIRE)
 NO_DECISION = "aucune"
@@ -187,7 +187,9 @@ def _row(
     keys: _Keys,
     labels: dict[str, str],
 ) -> ListRow:
-    person = " ".join(one_line(_text(fields.get(k)), 60) for k in keys.names if _text(fields.get(k)).strip())
+    person = " ".join(
+        one_line(_text(fields.get(k)), 60) for k in keys.names if _text(fields.get(k)).strip()
+    )
     email = one_line(_text(fields.get(keys.email)), 120) if keys.email else ""
     number = next((_text(fields.get(k)) for k in keys.numbers if fields.get(k)), "")
     structure = display_structure(app)
@@ -261,7 +263,15 @@ def all_rows(session: Session, programme: Programme) -> list[ListRow]:
     decisions = _latest_decisions(session, programme.id)
     labels: dict[str, str] = {}
     return [
-        _row(a, programme, decisions.get(a.id), fields.get(a.id, {}), versions.get(a.id, 0), keys, labels)
+        _row(
+            a,
+            programme,
+            decisions.get(a.id),
+            fields.get(a.id, {}),
+            versions.get(a.id, 0),
+            keys,
+            labels,
+        )
         for a in applications
     ]
 
@@ -285,7 +295,9 @@ def _matches(row: ListRow, query: Query, programme: Programme) -> bool:
     if query.search:
         words = _plain(query.search).split()
         digits = "".join(ch for ch in query.search if ch.isdigit())
-        found = all(w in row.haystack for w in words) or (len(digits) >= 4 and digits in row.haystack)
+        found = all(w in row.haystack for w in words) or (
+            len(digits) >= 4 and digits in row.haystack
+        )
         if not found:
             return False
     return True
@@ -323,7 +335,9 @@ def counts(rows: list[ListRow]) -> Counts:
 
 def missing_choices(programme: Programme, rows: list[ListRow]) -> list[tuple[str, str]]:
     """(key, label) of every item missing from at least one application, annexes first."""
-    keys = sorted({k for r in rows for k in r.missing}, key=lambda k: (not k.startswith("annexe."), k))
+    keys = sorted(
+        {k for r in rows for k in r.missing}, key=lambda k: (not k.startswith("annexe."), k)
+    )
     return [(k, missing_label(programme, k)) for k in keys]
 
 
@@ -493,9 +507,11 @@ def application_view(
         m.id: tuple(_file_line(session, a, labels, fixed) for a in m.attachments) for m in messages
     }
     files = tuple(f for m in messages for f in files_by_mail[m.id])
-    dossier = next(
-        (f for f in files_by_mail.get(counting.id, ()) if f.role == "dossier"), None
-    ) if counting is not None else None
+    dossier = (
+        next((f for f in files_by_mail.get(counting.id, ()) if f.role == "dossier"), None)
+        if counting is not None
+        else None
+    )
     annexes = tuple(
         AnnexLine(
             key=spec.key,

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from config.programme import Programme
 from notifications.wording import one_line
-from triage.review import DESK_REASONS
 from triage.models import (
     ERREUR,
     OUTBOX_ABANDONED,
@@ -22,6 +21,7 @@ from triage.models import (
     Message,
     OutboxMail,
 )
+from triage.review import DESK_REASONS
 
 STALE_AFTER = dt.timedelta(hours=1)  # as the digest: no successful poll for this long
 

@@ -1,13 +1,13 @@
 """The desk's settings, from the environment (secrets never from a file in the repository).
 
-    GUICHET_DESK_HOST        address to bind (default 127.0.0.1: put a reverse proxy in front)
-    GUICHET_DESK_PORT        port (default 8080)
-    GUICHET_DESK_URL         the desk's public address (https://bureau.example.be): links in
-                             the spreadsheet; cookies are Secure when it starts with https
-    GUICHET_DESK_SECURE_COOKIES  1/0: force the Secure flag on or off
-    GUICHET_DESK_SECRET      the key signing session cookies (32+ characters), or
-    GUICHET_DESK_SECRET_FILE a 0600 file holding it; without either a random key is drawn
-                             at start (sessions then end when the desk restarts)
+GUICHET_DESK_HOST        address to bind (default 127.0.0.1: put a reverse proxy in front)
+GUICHET_DESK_PORT        port (default 8080)
+GUICHET_DESK_URL         the desk's public address (https://bureau.example.be): links in
+                         the spreadsheet; cookies are Secure when it starts with https
+GUICHET_DESK_SECURE_COOKIES  1/0: force the Secure flag on or off
+GUICHET_DESK_SECRET      the key signing session cookies (32+ characters), or
+GUICHET_DESK_SECRET_FILE a 0600 file holding it; without either a random key is drawn
+                         at start (sessions then end when the desk restarts)
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ class DeskSettings:
         secure = (env.get(ENV + "SECURE_COOKIES") or "").strip()
         if secure not in ("", "0", "1"):
             raise ConfigError(f"{ENV}SECURE_COOKIES : 0 ou 1 attendu")
-        secure_cookies = secure == "1" or (secure == "" and bool(base_url) and base_url.startswith("https://"))
+        secure_cookies = secure == "1" or (
+            secure == "" and bool(base_url) and base_url.startswith("https://")
+        )
         port_text = (env.get(ENV + "PORT") or "8080").strip()
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise ConfigError(f"{ENV}PORT : port invalide « {port_text[:10]} »")

@@ -23,7 +23,7 @@ def desk_for(store: Store, secure: bool = False, now: dt.datetime = NOW) -> Desk
     return Desk(store=store, programme=BLOSSOM, settings=settings, clock=lambda: now)
 
 
-def app_for(desk: Desk):  # noqa: ANN201 - a Starlette application
+def app_for(desk: Desk):
     return create_app(desk)
 
 

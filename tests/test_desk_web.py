@@ -22,7 +22,9 @@ from triage.store import Store
 
 
 @pytest.fixture
-def filed(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, checker: object) -> Iterator[Store]:
+def filed(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, checker: object
+) -> Iterator[Store]:
     root = tmp_path_factory.getbasetemp() / "desk-varied"
     root.mkdir(exist_ok=True)
     with filed_copy(root, tmp_path, checker) as store:
@@ -119,14 +121,16 @@ def test_files_only_through_the_store_records(client: TestClient, filed: Store) 
     habitat, potager = app_id(filed, "Habitat Partagé"), app_id(filed, "Potager Partagé SC")
     with filed.sessions() as session:
         mine = session.scalars(
-            select(Attachment).join(Attachment.message).where(
+            select(Attachment)
+            .join(Attachment.message)
+            .where(
                 Attachment.filename == "Statuts.pdf", Attachment.message.has(application_id=habitat)
             )
         ).one()
         theirs = session.scalars(
-            select(Attachment).join(Attachment.message).where(
-                Attachment.message.has(application_id=potager)
-            )
+            select(Attachment)
+            .join(Attachment.message)
+            .where(Attachment.message.has(application_id=potager))
         ).first()
         sha, mine_id, theirs_id = mine.sha256, mine.id, theirs.id
     got = client.get(f"/candidatures/{habitat}/fichiers/{mine_id}")
@@ -227,11 +231,14 @@ def test_correcting_a_field_through_the_form_changes_the_verdict_and_records_one
     with filed.sessions() as session:
         assert session.get(Application, ressourcerie).status == "complet"
         mails = session.scalars(
-            select(OutboxMail).where(OutboxMail.kind == REVUE, OutboxMail.application_id == ressourcerie)
+            select(OutboxMail).where(
+                OutboxMail.kind == REVUE, OutboxMail.application_id == ressourcerie
+            )
         ).all()
         assert len(mails) == 1
     bad = client.post(
-        f"/candidatures/{ressourcerie}/champ", data={"csrf": csrf, "champ": "pas.un.champ", "valeur": "x"}
+        f"/candidatures/{ressourcerie}/champ",
+        data={"csrf": csrf, "champ": "pas.un.champ", "valeur": "x"},
     )
     assert bad.status_code == 303
     assert "champ inconnu" in client.get(f"/candidatures/{ressourcerie}").text
@@ -241,7 +248,9 @@ def test_withdraw_decide_and_health_pages(client: TestClient, filed: Store) -> N
     login(client)
     velo = app_id(filed, "Vélo Solidaire")
     csrf = token(client, f"/candidatures/{velo}")
-    client.post(f"/candidatures/{velo}/statut", data={"csrf": csrf, "statut": "retire", "raison": ""})
+    client.post(
+        f"/candidatures/{velo}/statut", data={"csrf": csrf, "statut": "retire", "raison": ""}
+    )
     assert "donnez la raison" in client.get(f"/candidatures/{velo}").text
     client.post(
         f"/candidatures/{velo}/statut",

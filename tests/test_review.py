@@ -46,7 +46,9 @@ WHO = "coordinatrice@coopcity.test"
 
 
 @pytest.fixture
-def filed(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, checker: object) -> Iterator[Store]:
+def filed(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, checker: object
+) -> Iterator[Store]:
     root = tmp_path_factory.getbasetemp() / "desk-varied"
     root.mkdir(exist_ok=True)
     with filed_copy(root, tmp_path, checker) as store:
@@ -59,7 +61,8 @@ def _app(session, name: str) -> Application:
 
 def _revue_mails(session, app_id: int) -> list[OutboxMail]:
     return session.scalars(
-        select(OutboxMail).where(OutboxMail.application_id == app_id, OutboxMail.kind == REVUE)
+        select(OutboxMail)
+        .where(OutboxMail.application_id == app_id, OutboxMail.kind == REVUE)
         .order_by(OutboxMail.id)
     ).all()
 
@@ -75,7 +78,9 @@ def test_correcting_the_missing_fields_completes_it_and_tells_the_applicant_once
         message = app.current_version.message
         parsed_before = dict(message.parsed.fields)
         outcomes = [
-            correct_field(session, filed.archive, BLOSSOM, app, key, "Texte relu à la main", WHO, NOW)
+            correct_field(
+                session, filed.archive, BLOSSOM, app, key, "Texte relu à la main", WHO, NOW
+            )
             for key in missing
         ]
         assert [o.changed for o in outcomes] == [True] * 4
@@ -193,7 +198,9 @@ def test_withdrawing_abandons_the_mails_still_waiting(filed: Store) -> None:
 def test_a_status_given_by_hand_holds_until_given_back(filed: Store) -> None:
     with filed.sessions.begin() as session:
         app = _app(session, "Bois & Récup")
-        set_status(session, filed.archive, BLOSSOM, app, "complet", "Statuts reçus sur papier", WHO, NOW)
+        set_status(
+            session, filed.archive, BLOSSOM, app, "complet", "Statuts reçus sur papier", WHO, NOW
+        )
         assert app.status == "complet" and app.status_override == "complet"
         assert not set_status(
             session, filed.archive, BLOSSOM, app, "complet", "encore", WHO, NOW
@@ -213,7 +220,9 @@ def test_decisions_keep_their_note_and_who(filed: Store) -> None:
         assert current_decision(session, app.id) == "retenu"
         rows = session.scalars(select(Decision).where(Decision.application_id == app.id)).all()
         assert [(r.note, r.decided_by, r.source) for r in rows][-1] == (
-            "Projet solide, budget à revoir", WHO, "bureau"
+            "Projet solide, budget à revoir",
+            WHO,
+            "bureau",
         )
         with pytest.raises(InputError):
             decide(session, app, "peut-être", None, WHO, NOW)
@@ -224,9 +233,9 @@ def test_every_view_is_an_event(filed: Store) -> None:
         app = _app(session, "Cantine des Quartiers")
         note_view(session, app, WHO, NOW, "fiche consultée")
         count = session.scalar(
-            select(func.count()).select_from(Event).where(
-                Event.kind == "consultation", Event.application_id == app.id
-            )
+            select(func.count())
+            .select_from(Event)
+            .where(Event.kind == "consultation", Event.application_id == app.id)
         )
         assert count == 1
 
@@ -244,14 +253,18 @@ def test_corrections_withdrawals_and_the_list_on_sqlite_and_postgresql(
         for key in list(app.missing):
             correct_field(session, store.archive, BLOSSOM, app, key, "Relu", WHO, NOW)
         assert app.status == "complet" and len(_revue_mails(session, app.id)) == 1
-        set_status(session, store.archive, BLOSSOM, _app(session, "Vélo Solidaire"), RETIRE, "x", WHO, NOW)
+        set_status(
+            session, store.archive, BLOSSOM, _app(session, "Vélo Solidaire"), RETIRE, "x", WHO, NOW
+        )
         decide(session, app, "retenu", "Solide", WHO, NOW)
     with store.sessions() as session:
         rows = {r.structure: r for r in list_rows(session, BLOSSOM)}
         assert rows["Vélo Solidaire"].status == RETIRE and rows["Vélo Solidaire"].overridden
         ressourcerie = rows["Ressourcerie du Midi SC"]
         assert (ressourcerie.status, ressourcerie.decision, ressourcerie.note) == (
-            "complet", "retenu", "Solide"
+            "complet",
+            "retenu",
+            "Solide",
         )
         assert ressourcerie.person == "Mehdi Dubois"  # read from the dossier in SQL
         assert ressourcerie.enterprise_number == "0718.056.950"

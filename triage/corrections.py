@@ -31,7 +31,9 @@ def is_blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def latest_corrections(session: Session, message_ids: list[int]) -> dict[tuple[int, str, str], Correction]:
+def latest_corrections(
+    session: Session, message_ids: list[int]
+) -> dict[tuple[int, str, str], Correction]:
     """(message id, target, key) -> the correction that counts, for these mails."""
     found: dict[tuple[int, str, str], Correction] = {}
     if not message_ids:

@@ -280,9 +280,7 @@ def exported_applications(session: Session, programme_id: str) -> list[Applicati
     return sorted(found, key=lambda a: (display_structure(a).casefold(), a.id))
 
 
-def export_table(
-    session: Session, programme: Programme, desk_url: str | None = None
-) -> Table:
+def export_table(session: Session, programme: Programme, desk_url: str | None = None) -> Table:
     """One row per application of ``programme``, sorted by structure name; ``desk_url``
     (default: ``GUICHET_DESK_URL``) makes its files links to the desk."""
     if desk_url is None:
@@ -334,7 +332,11 @@ def row_height(row: Sequence[Value], widths: Sequence[float], wraps: Sequence[bo
         if value is None:
             continue
         lines = _text(value).split("\n")
-        count = sum(max(1, -(-len(line) // max(int(width) - 1, 1))) for line in lines) if wrap else len(lines)
+        count = (
+            sum(max(1, -(-len(line) // max(int(width) - 1, 1))) for line in lines)
+            if wrap
+            else len(lines)
+        )
         tallest = max(tallest, count)
     return min(tallest, MAX_ROW_LINES) * LINE_HEIGHT
 
@@ -385,7 +387,10 @@ def workbook(table: Table) -> Workbook:
                 cell.number_format = _DATE_FORMAT
             elif isinstance(cell.value, float):
                 cell.number_format = "0.0"
-    widths = [sheet.column_dimensions[get_column_letter(i)].width for i in range(1, len(table.headers) + 1)]
+    widths = [
+        sheet.column_dimensions[get_column_letter(i)].width
+        for i in range(1, len(table.headers) + 1)
+    ]
     wraps = [_is_long([row[i] for row in table.rows]) for i in range(len(table.headers))]
     for index, row in enumerate(table.rows, start=2):
         sheet.row_dimensions[index].height = row_height(row, widths, wraps)

@@ -111,7 +111,9 @@ def _tell_applicant(
             row.state = OUTBOX_ABANDONED
             row.last_error = REPLACED
     latest = max(application.messages, key=lambda m: (m.received_at, m.id), default=None)
-    due = Due(REVUE, f"{REVUE}:{application.id}:{cause.id}", application.id, latest.id if latest else None)
+    due = Due(
+        REVUE, f"{REVUE}:{application.id}:{cause.id}", application.id, latest.id if latest else None
+    )
     return record_for_application(session, archive, programme, application, due, now)
 
 
@@ -309,7 +311,9 @@ def set_status(
             row.last_error = WITHDRAWN
     name = display_structure(application)
     if status is None:
-        detail = f"{name} : statut rendu au calcul par {by} (auparavant « {status_label(previous)} »)."
+        detail = (
+            f"{name} : statut rendu au calcul par {by} (auparavant « {status_label(previous)} »)."
+        )
     else:
         detail = f"{name} : statut « {status_label(status)} » donné par {by} – {reason}."
     log_event(

@@ -46,7 +46,9 @@ def find_user(session: Session, email: str) -> DeskUser | None:
     return session.scalars(select(DeskUser).where(DeskUser.email == email.strip().lower())).first()
 
 
-def add_user(session: Session, email: str, password: str, now: dt.datetime) -> tuple[DeskUser, bool]:
+def add_user(
+    session: Session, email: str, password: str, now: dt.datetime
+) -> tuple[DeskUser, bool]:
     """Create the account, or give an existing one a new password (its sessions end);
     the second value is True when the account is new."""
     address = normalise_email(email)
@@ -73,7 +75,9 @@ def remove_user(session: Session, email: str, now: dt.datetime) -> bool:
     if user is None:
         return False
     session.delete(user)
-    log_event(session, now, "compte", f"Compte du bureau {user.email} : supprimé.", email=user.email)
+    log_event(
+        session, now, "compte", f"Compte du bureau {user.email} : supprimé.", email=user.email
+    )
     session.flush()
     return True
 

@@ -40,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("--missing", metavar="CLÉ", help="à qui il manque cet élément "
                         "(ex. annexe.cv)")  # fmt: skip
-    parser.add_argument("--decision", metavar="DÉCISION", help="retenu, non_retenu, attente, aucune")
+    parser.add_argument(
+        "--decision", metavar="DÉCISION", help="retenu, non_retenu, attente, aucune"
+    )
     parser.add_argument(
         "--sort", choices=("recu", "structure", "statut", "decision"), default="recu",
         help="ordre (défaut : date de réception)",

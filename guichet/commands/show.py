@@ -9,7 +9,9 @@ import textwrap
 
 from guichet.commands import add_programme_option
 
-HELP = "Afficher une candidature : champs du formulaire, verdict, pièces, courriels reçus et envoyés."
+HELP = (
+    "Afficher une candidature : champs du formulaire, verdict, pièces, courriels reçus et envoyés."
+)
 EXAMPLE = """exemples :
   guichet show "Vélo Solidaire"
   guichet show 12
@@ -22,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "show",
         help=HELP,
-        description=textwrap.fill(HELP + " Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.", 88),
+        description=textwrap.fill(
+            HELP + " Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.", 88
+        ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "users",
         help=HELP,
-        description=textwrap.fill(HELP + " Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.", 88),
+        description=textwrap.fill(
+            HELP + " Stockage : GUICHET_DATA_DIR ou GUICHET_DATABASE_URL.", 88
+        ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -83,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
 
     zone = ZoneInfo("Europe/Brussels")
     for email, created, last in users:
-        seen = f"dernière connexion le {last.astimezone(zone):%d/%m/%Y %H:%M}" if last else "jamais connecté"
+        seen = (
+            f"dernière connexion le {last.astimezone(zone):%d/%m/%Y %H:%M}"
+            if last
+            else "jamais connecté"
+        )
         print(f"{email}  (créé le {created.astimezone(zone):%d/%m/%Y}, {seen})")
     return 0
