@@ -278,9 +278,7 @@ def create_app(desk: Desk) -> Starlette:
             if user is None:
                 return login_required(request)
             everything = views.all_rows(session, programme)
-            rows = [r for r in everything if views._matches(r, query, programme)]
-            sort = query.sort
-            rows.sort(key=lambda r: views._sort_key(r, sort), reverse=query.descending)
+            rows = views.select_rows(everything, query, programme)
             return desk.page(
                 request, "liste.html.j2", title="Candidatures", user=user, rows=rows,
                 counts=views.counts(everything), shown=len(rows), query=query,

@@ -313,11 +313,16 @@ def _sort_key(row: ListRow, sort: str) -> tuple[Any, ...]:
     return (row.first_received, row.id)
 
 
+def select_rows(rows: list[ListRow], query: Query, programme: Programme) -> list[ListRow]:
+    """The rows ``query`` asks for, sorted as it asks."""
+    found = [r for r in rows if _matches(r, query, programme)]
+    sort = query.sort if query.sort in SORTS else "recu"
+    return sorted(found, key=lambda r: _sort_key(r, sort), reverse=query.descending)
+
+
 def list_rows(session: Session, programme: Programme, query: Query = Query()) -> list[ListRow]:
     """The applications ``query`` asks for, sorted."""
-    rows = [r for r in all_rows(session, programme) if _matches(r, query, programme)]
-    sort = query.sort if query.sort in SORTS else "recu"
-    return sorted(rows, key=lambda r: _sort_key(r, sort), reverse=query.descending)
+    return select_rows(all_rows(session, programme), query, programme)
 
 
 def counts(rows: list[ListRow]) -> Counts:

@@ -16,7 +16,7 @@ import os
 import secrets
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from guichet.errors import ConfigError
@@ -31,7 +31,7 @@ class DeskSettings:
     port: int = 8080
     base_url: str | None = None
     secure_cookies: bool = False
-    secret: str = ""
+    secret: str = field(default="", repr=False)  # never printed
     secret_drawn: bool = False  # no secret configured: one drawn for this run
 
     @classmethod
