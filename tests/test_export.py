@@ -340,3 +340,20 @@ def test_row_height_counts_wrapped_lines() -> None:
     assert row_height([1, "x" * 98], [8, 50], [False, True]) == 30  # 49 characters a line
     assert row_height([1, "a\nb\nc"], [8, 50], [False, True]) == 45
     assert row_height([1, "x" * 5000], [8, 50], [False, True]) == 15 * 12  # capped
+
+
+def test_the_sheet_shows_the_coordinators_corrections(varied: Store) -> None:
+    from triage.review import correct_field
+
+    with varied.sessions() as session:  # rolled back at the end
+        app = find_application(session, BLOSSOM, "Ressourcerie du Midi SC")
+        key = "description.q12"
+        assert key in app.missing
+        before = row_of(export_table(session, BLOSSOM), "Ressourcerie du Midi SC")
+        head = next(h for spec, h in field_headers(BLOSSOM) if spec.key == key)
+        assert before[head] is None
+        correct_field(session, varied.archive, BLOSSOM, app, key, "Relu à la main", "m@c.test", NOW)
+        after = row_of(export_table(session, BLOSSOM), "Ressourcerie du Midi SC")
+        assert after[head] == "Relu à la main"
+        assert "Description du projet, question 12" not in (after["Manquant"] or "")
+        session.rollback()

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, selectinload
 from config.programme import FieldSpec, Programme
 from notifications.wording import DECISION_LABELS, missing_labels, status_label, to_check
 from triage.annexes import OTHER
+from triage.corrections import FIELD, latest_corrections
 from triage.decisions import (
     DECISION_HEADER,
     ID_HEADER,
@@ -209,11 +210,17 @@ def _one_decimal(value: float | None) -> float | None:
 
 
 def application_row(
-    application: Application, programme: Programme, decision: str | None, note: str | None = None
+    application: Application,
+    programme: Programme,
+    decision: str | None,
+    note: str | None = None,
+    corrected: dict[str, str | None] | None = None,
 ) -> list[Value]:
+    """One row; ``corrected``: field key -> a coordinator's value, over what was read."""
     version = application.current_version
     parsed = version.message.parsed if version is not None else None
     fields: dict[str, object] = dict(parsed.fields) if parsed is not None else {}
+    fields.update(corrected or {})
     annexes = application.annexes or {}
     return [
         application.id,
@@ -248,6 +255,20 @@ def desk_links(
         if annexes.get(annex.key):
             links[headers_.index(annex_header(annex.label))] = f"{page}#t-pieces"
     return links
+
+
+def field_corrections(
+    session: Session, applications: Sequence[Application]
+) -> dict[int, dict[str, str | None]]:
+    """Application id -> the fields coordinators corrected in its dossier that counts."""
+    counting = {
+        a.current_version.message_id: a.id for a in applications if a.current_version is not None
+    }
+    found: dict[int, dict[str, str | None]] = {}
+    for (message_id, target, key), row in latest_corrections(session, list(counting)).items():
+        if target == FIELD:
+            found.setdefault(counting[message_id], {})[key] = row.after
+    return found
 
 
 def latest_decisions(session: Session, programme_id: str) -> dict[int, tuple[str, str | None]]:
@@ -288,7 +309,11 @@ def export_table(session: Session, programme: Programme, desk_url: str | None = 
     decisions = latest_decisions(session, programme.id)
     heads = headers(programme)
     applications = exported_applications(session, programme.id)
-    rows = [application_row(a, programme, *decisions.get(a.id, (None, None))) for a in applications]
+    corrected = field_corrections(session, applications)
+    rows = [
+        application_row(a, programme, *decisions.get(a.id, (None, None)), corrected.get(a.id))
+        for a in applications
+    ]
     links = [desk_links(a, programme, heads, desk_url) for a in applications] if desk_url else []
     return Table(headers=heads, rows=rows, links=links)
 
