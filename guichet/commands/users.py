@@ -32,12 +32,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True, title="actions")
-    add = actions.add_parser("add", help="créer un compte (ou changer son mot de passe)")
+    add = actions.add_parser(
+        "add",
+        help="créer un compte (ou changer son mot de passe)",
+        description="Créer le compte d’un coordinateur, ou changer son mot de passe (ses "
+        "sessions ouvertes se ferment). Le mot de passe est demandé deux fois, ou lu sur "
+        "la première ligne de l’entrée standard ; 12 caractères au moins.",
+    )
     add.add_argument("email", metavar="EMAIL", help="adresse du coordinateur")
     add.set_defaults(func=run)
-    listing = actions.add_parser("list", help="lister les comptes")
+    listing = actions.add_parser(
+        "list",
+        help="lister les comptes",
+        description="Lister les comptes du bureau : adresse, création, dernière connexion.",
+    )
     listing.set_defaults(func=run)
-    remove = actions.add_parser("remove", help="supprimer un compte")
+    remove = actions.add_parser(
+        "remove",
+        help="supprimer un compte",
+        description="Supprimer le compte d’un coordinateur ; ses sessions ne sont plus acceptées.",
+    )
     remove.add_argument("email", metavar="EMAIL", help="adresse du coordinateur")
     remove.set_defaults(func=run)
 
