@@ -42,6 +42,7 @@ from desk.files import ServedFile, attachment_file, dossier_file, mail_file
 from desk.health import worker_health
 from desk.settings import DeskSettings
 from guichet.errors import InputError
+from ingest.intake import log_event
 from notifications.wording import decision_label, short_when, status_label, when
 from triage.decisions import DECISIONS, display_structure
 from triage.models import Application, Attachment, DeskUser, Message
@@ -240,6 +241,13 @@ def create_app(desk: Desk) -> Starlette:
                     error="Adresse ou mot de passe incorrect.",
                 )  # fmt: skip
             desk.limiter.forget(f"adresse:{email}")
+            log_event(
+                session,
+                desk.clock(),
+                "connexion",
+                f"{user.email} : connexion au bureau.",
+                by=user.email,
+            )
             after = request.session.get("suite")
             request.session.clear()
             request.session.update(
@@ -257,6 +265,13 @@ def create_app(desk: Desk) -> Starlette:
             user = desk.user(request, session)
             if user is not None:
                 end_sessions(user)
+                log_event(
+                    session,
+                    desk.clock(),
+                    "deconnexion",
+                    f"{user.email} : déconnexion.",
+                    by=user.email,
+                )
         request.session.clear()
         return RedirectResponse("/connexion", 303)
 

@@ -283,3 +283,40 @@ def test_own_path_never_leads_elsewhere() -> None:
     assert _own_path("/candidatures/4?x=1") == "/candidatures/4?x=1"
     for bad in ("//evil.test/", "https://evil.test/", "/\\evil.test", None, 3):
         assert _own_path(bad) == "/"
+
+
+def test_applicant_text_is_escaped(client: TestClient, filed: Store) -> None:
+    evil = "<script>alert(1)</script>"
+    with filed.sessions.begin() as session:
+        session.get(Application, app_id(filed, "DigiCoop")).structure = evil
+    login(client)
+    for page in (client.get("/").text, client.get(f"/candidatures/{app_id(filed, evil)}").text):
+        assert evil not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_health_page_shows_polls_errors_and_the_outbox(
+    client: TestClient, filed: Store
+) -> None:
+    import datetime as dt
+
+    from notifications.outbox import plan_and_record
+    from tests.stores import BLOSSOM, NOW
+    from triage.models import OUTBOX_ABANDONED, MailboxCheckpoint
+
+    with filed.sessions.begin() as session:
+        rows = plan_and_record(session, filed.archive, BLOSSOM, NOW)
+        rows[0].state, rows[0].last_error = OUTBOX_ABANDONED, "550 boîte inconnue"
+        session.add(
+            MailboxCheckpoint(
+                account=BLOSSOM.mailboxes[0].address, folder="INBOX", last_uid=12,
+                last_poll_at=NOW, last_success_at=NOW - dt.timedelta(hours=3), failures=2,
+                last_error="connexion refusée",
+            )
+        )  # fmt: skip
+    login(client)
+    page = client.get("/etat").text
+    assert "connexion refusée" in page and "2 échecs de suite" in page and "en erreur" in page
+    assert f"<strong>{len(rows) - 1}</strong> en attente d’envoi" in page
+    assert "550 boîte inconnue" in page
+    assert "Battement du worker non disponible" in page  # until issue #12
+    assert [e.kind for e in events(filed, "connexion")] == ["connexion"]
