@@ -43,6 +43,7 @@ from desk.health import worker_health
 from desk.settings import DeskSettings
 from guichet.errors import InputError
 from ingest.intake import log_event
+from notifications.digest.render import french_spacing
 from notifications.wording import decision_label, short_when, status_label, when
 from triage.decisions import DECISIONS, display_structure
 from triage.models import Application, Attachment, DeskUser, Message
@@ -142,7 +143,7 @@ class Desk:
             long_when=lambda m: when(m, self.programme),
             **context,
         )
-        return HTMLResponse(html, status_code)
+        return HTMLResponse(french_spacing(html), status_code)
 
     def refuse(self, request: Request, status_code: int, message: str) -> HTMLResponse:
         return self.page(request, "erreur.html.j2", status_code, message=message, title="Refusé")

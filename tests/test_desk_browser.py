@@ -107,6 +107,11 @@ def browser() -> Iterator[object]:
             found.close()
 
 
+def _plain(text: str) -> str:
+    """French no-break spaces as plain ones."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
 def _rows(page: object) -> int:
     return page.locator("table.liste tbody th[scope=row]").count()
 
@@ -179,7 +184,7 @@ def test_a_coordinator_works_through_the_desk(
         row.get_by_label("Raison").fill("mal lu")
         row.get_by_role("button", name="Enregistrer la correction").click()
         page.wait_for_load_state()
-    status = page.get_by_role("status").inner_text()
+    status = _plain(page.get_by_role("status").inner_text())
     assert "Incomplet → Complet" in status and "Courriel au candidat préparé" in status
     assert page.locator(".resume .statut").first.inner_text() == "Complet"
     _check_page(page, "bureau-candidature")
@@ -196,14 +201,14 @@ def test_a_coordinator_works_through_the_desk(
     page.get_by_label("Retenu", exact=True).check()
     page.get_by_label("Note").fill("Projet solide")
     page.get_by_role("button", name="Enregistrer la décision").click()
-    assert page.get_by_role("status").inner_text() == "Décision enregistrée : Retenu."
+    assert _plain(page.get_by_role("status").inner_text()) == "Décision enregistrée : Retenu."
 
     # Withdraw one.
     page.goto(url + "/?q=velo")
     page.get_by_role("link", name="Vélo Solidaire").click()
     page.get_by_label("Raison du retrait").fill("Retrait annoncé par téléphone")
     page.get_by_role("button", name="Marquer « retiré »").click()
-    assert page.get_by_role("status").inner_text() == "Statut : Retiré."
+    assert _plain(page.get_by_role("status").inner_text()) == "Statut : Retiré."
 
     # A form posted without its CSRF token is refused, even logged in.
     refused = context.request.post(
