@@ -343,7 +343,7 @@ def test_row_height_counts_wrapped_lines() -> None:
 
 
 def test_the_sheet_shows_the_coordinators_corrections(varied: Store) -> None:
-    from triage.review import correct_field
+    from triage.review import correct_field, set_status
 
     with varied.sessions() as session:  # rolled back at the end
         app = find_application(session, BLOSSOM, "Ressourcerie du Midi SC")
@@ -356,4 +356,7 @@ def test_the_sheet_shows_the_coordinators_corrections(varied: Store) -> None:
         after = row_of(export_table(session, BLOSSOM), "Ressourcerie du Midi SC")
         assert after[head] == "Relu à la main"
         assert "Description du projet, question 12" not in (after["Manquant"] or "")
+        set_status(session, varied.archive, BLOSSOM, app, "retire", "Abandon", "m@c.test", NOW)
+        withdrawn = row_of(export_table(session, BLOSSOM), "Ressourcerie du Midi SC")
+        assert withdrawn["Statut"] == "Retiré"  # still in the sheet
         session.rollback()

@@ -47,7 +47,7 @@ from triage.decisions import (
     display_structure,
 )
 from triage.filing import CANDIDATURE
-from triage.models import Application, ApplicationVersion, Decision, Message
+from triage.models import RETIRE, Application, ApplicationVersion, Decision, Message
 
 Value = str | int | float | dt.date | dt.datetime | None
 
@@ -285,12 +285,12 @@ def latest_decisions(session: Session, programme_id: str) -> dict[int, tuple[str
 
 
 def exported_applications(session: Session, programme_id: str) -> list[Application]:
-    """The programme's applications (complete, incomplete, late), by structure name."""
+    """The programme's applications (complete, incomplete, late, withdrawn), by name."""
     found = session.scalars(
         select(Application)
         .where(
             Application.programme_id == programme_id,
-            Application.status.in_(CANDIDATURE),
+            Application.status.in_((*CANDIDATURE, RETIRE)),
         )
         .options(
             selectinload(Application.versions)
