@@ -103,3 +103,36 @@ def test_the_password_is_never_an_argument(capsys: pytest.CaptureFixture[str]) -
 
 
 _ = sqlite_settings
+
+
+def test_guichet_web_serves_the_login_page_on_loopback(filed: Store, tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "GUICHET_DESK_PORT": str(port), "GUICHET_DESK_SECRET": "k" * 40}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "guichet.cli", "web"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline, page = time.monotonic() + 30, None
+        while page is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/connexion", timeout=2) as r:
+                    page = r.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None, server.stderr.read() if server.poll() is not None else "no answer"
+        assert "<h1>Connexion</h1>" in page and 'name="csrf"' in page
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/" in out  # bound to loopback by default
+    assert "GUICHET_DESK_SECRET" not in err  # a key was given: no warning
