@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from guichet import cli
-from tests.conftest import sqlite_settings
 from tests.desk_store import filed_copy
 from tests.stores import BLOSSOM
 from triage.models import DeskUser, Event
@@ -100,9 +99,6 @@ def test_the_password_is_never_an_argument(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         cli.main(["users", "add", "marie@coopcity.test", PASSWORD])
     assert "arguments inconnus" in capsys.readouterr().err
-
-
-_ = sqlite_settings
 
 
 def test_guichet_web_serves_the_login_page_on_loopback(filed: Store, tmp_path: Path) -> None:
