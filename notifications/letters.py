@@ -32,6 +32,7 @@ from notifications.wording import (
     when,
 )
 from triage.annexes import OTHER
+from triage.corrections import corrected_fields
 from triage.models import ROLE_DAMAGED, ROLE_NOT_READ, Application, Message, Verdict
 from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET, NOT_READ, required_unread
 
@@ -102,8 +103,9 @@ def understood(application: Application, programme: Programme) -> list[tuple[str
     if version is None or version.message.parsed is None:
         return []
     parsed = version.message.parsed
-    fields = parsed.fields
-    unread = set(parsed.unread or ())
+    fields, unread = corrected_fields(  # as a coordinator corrected them (issue #13)
+        object_session(application), version.message, parsed.fields, set(parsed.unread or ())
+    )
     summary = programme.notifications
     rows: list[tuple[str, str]] = []
     for key in summary.summary_fields:

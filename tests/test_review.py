@@ -111,7 +111,7 @@ def test_blanking_a_required_field_then_restoring_it_leaves_one_mail_to_send(fil
         plan_and_record(session, filed.archive, BLOSSOM, NOW)
         app = _app(session, "Potager Partagé SC")
         assert app.status == "complet"
-        key = BLOSSOM.required_keys()[0]
+        key = "entreprise.numero"  # required, and a mail shows it
         value = field_value(session, app.current_version.message, key)
         assert value
         first = correct_field(session, filed.archive, BLOSSOM, app, key, "  ", WHO, NOW)
@@ -124,6 +124,11 @@ def test_blanking_a_required_field_then_restoring_it_leaves_one_mail_to_send(fil
         raw = filed.archive.read(mails[-1].raw_sha256)
         text = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",))
         assert "Votre dossier est complet" in text.get_content()
+        # the mail that said it was missing did not show the value read before
+        blanked = filed.archive.read(mails[0].raw_sha256)
+        said = email.message_from_bytes(blanked, policy=email.policy.default)
+        said = said.get_body(("plain",)).get_content()
+        assert "Il manque encore" in said and value not in said
 
 
 def test_no_mail_before_the_applicant_was_answered_at_all(filed: Store) -> None:

@@ -15,6 +15,7 @@ so a correction still holds when a new mail arrives or a mail is checked again.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,6 +73,26 @@ def corrected(session: Session, message: Message, found: Contribution) -> Contri
         dossier_unread=tuple(unread),
         annexes=annexes,
     )
+
+
+def corrected_fields(
+    session: Session | None, message: Message, fields: dict[str, Any], unread: set[str]
+) -> tuple[dict[str, Any], set[str]]:
+    """A dossier's fields and unread keys with coordinators' field corrections applied (a
+    blank correction leaves the field out); unchanged without a session."""
+    if session is None:
+        return fields, unread
+    rows = [r for r in latest_corrections(session, [message.id]).values() if r.target == FIELD]
+    if not rows:
+        return fields, unread
+    fields, unread = dict(fields), set(unread)
+    for row in rows:
+        unread.discard(row.key)
+        if is_blank(row.after):
+            fields.pop(row.key, None)
+        else:
+            fields[row.key] = row.after
+    return fields, unread
 
 
 def overridden(application: Application, verdict: ApplicationVerdict) -> ApplicationVerdict:
