@@ -212,6 +212,9 @@ def test_a_status_given_by_hand_holds_until_given_back(filed: Store) -> None:
         ).changed
         with pytest.raises(InputError, match="statut inconnu"):
             set_status(session, filed.archive, BLOSSOM, app, "parfait", "x", WHO, NOW)
+        complete = _app(session, "Potager Partagé SC")
+        with pytest.raises(InputError, match="rien ne manque"):
+            set_status(session, filed.archive, BLOSSOM, complete, "incomplet", "doute", WHO, NOW)
         kinds = session.scalars(select(Event.kind).where(Event.application_id == app.id)).all()
         assert "statut_force" in kinds
 

@@ -291,6 +291,11 @@ def set_status(
     reason = _reason(reason)
     if status is not None and reason is None:
         raise InputError("donnez la raison du changement de statut")
+    if status == INCOMPLET and not application.missing:
+        # the applicant would be chased for nothing named: say what is missing instead
+        raise InputError(
+            "rien ne manque à cette candidature : corrigez plutôt le champ ou la pièce en cause"
+        )
     before_status = application.status
     if status == application.status_override:
         return Outcome(False, before_status, before_status)
