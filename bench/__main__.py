@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {"parse": "bench.parse", "poll": "bench.poll", "notify": "bench.notify", "accuracy": "bench.accuracy", "faults": "bench.faults"}  # name -> module with run(repeat)
+BENCHMARKS = {"parse": "bench.parse", "poll": "bench.poll", "notify": "bench.notify", "accuracy": "bench.accuracy", "faults": "bench.faults", "desk": "bench.desk"}  # name -> module with run(repeat)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,10 @@ COMMANDS = (
     "doctor",
     "login",
     "messages",
+    "list",
+    "show",
+    "users",
+    "web",
 )
 
 

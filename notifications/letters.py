@@ -37,6 +37,7 @@ from notifications.wording import (
     words_for,
 )
 from triage.annexes import OTHER
+from triage.corrections import corrected_fields
 from triage.models import (
     CONTRIBUTING,
     ROLE_DAMAGED,
@@ -130,8 +131,9 @@ def understood(
     if version is None or version.message.parsed is None:
         return []
     parsed = version.message.parsed
-    fields = parsed.fields
-    unread = set(parsed.unread or ())
+    fields, unread = corrected_fields(  # as a coordinator corrected them (issue #13)
+        object_session(application), version.message, parsed.fields, set(parsed.unread or ())
+    )
     summary = programme.notifications
     said = phrases(language)
     words = words_for(programme, language)

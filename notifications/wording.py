@@ -43,6 +43,7 @@ STATUS_LABELS = {
     NON_CANDIDATURE: "Pas une candidature",
     AUTOMATIQUE: "Réponse automatique",
     OWN_MAIL: "Envoyé par guichet",
+    "retire": "Retiré",  # triage.models.RETIRE, given by a coordinator (issue #13)
 }
 
 DECISION_LABELS = {

@@ -170,7 +170,9 @@ def filled(guichet: Main, tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
             sheet.cell(row, decision, "Non retenu")
         elif name == "Cantine des Quartiers":
             sheet.cell(row, decision, "Retenu")
-    sheet.append([999, "Fantôme"] + [None] * (len(head) - 3) + ["Retenu"])
+    ghost: list[object] = [999, "Fantôme"] + [None] * (len(head) - 2)
+    ghost[decision - 1] = "Retenu"
+    sheet.append(ghost)
     book.save(path)
     return path
 

@@ -294,9 +294,10 @@ def test_import_of_the_exported_csv(sqlite_store: Store, tmp_path: Path) -> None
         add_application(session, "DigiCoop")
     with sqlite_store.sessions() as session:
         table = export_table(session, BLOSSOM)
+    at = table.headers.index("Décision")
     decided = Table(
         headers=table.headers,
-        rows=[[*row[:-1], "Retenu"] for row in table.rows],
+        rows=[[*row[:at], "Retenu", *row[at + 1 :]] for row in table.rows],
     )
     write_csv(decided, tmp_path / "export.csv")
     with sqlite_store.sessions.begin() as session:

@@ -33,12 +33,15 @@ FIXED = [
     "N°",
     "Structure",
     "Statut",
+    "Décision",
+    "Note",
     "Manquant",
     "À vérifier",
     "Avertissements",
     "Premier envoi",
     "Dernier envoi",
     "Versions",
+    "Dossier",
     "Moyenne autodiagnostic",
 ]
 VARIED = [  # the applications of ``file_varied``, by structure name (casefold)
@@ -72,15 +75,16 @@ def row_of(table: Table, structure: str) -> dict[str, object]:
 # --- columns ------------------------------------------------------------------------------
 
 
-def test_headers_follow_the_form_and_end_with_the_decision() -> None:
+def test_headers_follow_the_form_with_the_decision_after_the_status() -> None:
     found = headers(BLOSSOM)
     assert found[: len(FIXED)] == FIXED
-    assert found[-1] == "Décision"
+    assert found.index("Décision") == found.index("Statut") + 1
+    assert found[-1] == "Autres pièces jointes"
     assert len(found) == len(set(found)), "headers must be unique"
     fields = field_headers(BLOSSOM)
     assert [spec.key for spec, _ in fields] == BLOSSOM.field_keys()  # the form's order
     assert found[len(FIXED) : len(FIXED) + len(fields)] == [head for _, head in fields]
-    assert found[-6:-1] == [
+    assert found[-5:] == [
         "Annexe : Vos statuts",
         "Annexe : Votre dernier rapport d’activité",
         "Annexe : Les bilans comptables des 2 dernières années",
@@ -105,7 +109,7 @@ def test_a_form_without_scores_has_no_mean_column() -> None:
 
     found = headers(load_programme("reves-2017"))
     assert "Moyenne autodiagnostic" not in found
-    assert found[-1] == "Décision"
+    assert found[3:5] == ["Décision", "Note"]
 
 
 @pytest.mark.parametrize(
@@ -156,7 +160,8 @@ def test_a_row_holds_the_dossier_as_the_form_says(varied: Store) -> None:
     assert row["Moyenne autodiagnostic"] == round(statistics.mean(scores), 1) == 5.9
     assert row["Annexe : Vos statuts"] == "Statuts.pdf"
     assert row["Annexe : Le CV de la personne référente pour COOPCITY"] == "non"
-    assert row["Décision"] is None
+    assert row["Décision"] is None and row["Note"] is None
+    assert row["Dossier"] == "Dossier Vélo Solidaire.docx"
 
     assert by_key["entreprise.numero"] == "0725.922.660"
     assert by_key["entreprise.date_creation"] == dt.date(2022, 10, 24)
@@ -184,9 +189,11 @@ def test_the_decision_column_shows_the_current_decision(varied: Store) -> None:
         record_decision(session, velo, "retenu", SOURCE_CLI, NOW)
         record_decision(session, velo, "attente", SOURCE_CLI, NOW + dt.timedelta(minutes=1))
         digicoop = find_application(session, BLOSSOM, "DigiCoop")
-        record_decision(session, digicoop, "non_retenu", SOURCE_CLI, NOW)
+        record_decision(session, digicoop, "non_retenu", SOURCE_CLI, NOW, "budget")
         table = export_table(session, BLOSSOM)
     decisions = dict(zip(table.column("Structure"), table.column("Décision"), strict=True))
+    notes = dict(zip(table.column("Structure"), table.column("Note"), strict=True))
+    assert notes["DigiCoop"] == "budget" and notes["Vélo Solidaire"] is None
     assert decisions["Vélo Solidaire"] == "Liste d’attente"
     assert decisions["DigiCoop"] == "Non retenu"
     assert [s for s, d in decisions.items() if d is None] == [
@@ -305,3 +312,51 @@ def test_csv_for_french_excel(tmp_path: Path) -> None:
     assert rows[3][1] == "Cloche et échappement"
     assert rows[4][2].startswith("ligne un\nligne deux")  # quoted, line break kept
     assert len(rows) == 5
+
+
+def test_files_link_to_the_desk_and_rows_fit_their_answers(varied: Store) -> None:
+    with varied.sessions() as session:
+        table = export_table(session, BLOSSOM, desk_url="https://bureau.coopcity.test/")
+        velo = find_application(session, BLOSSOM, "Vélo Solidaire").id
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(table)))[SHEET_TITLE]
+    head = [c.value for c in sheet[1]]
+    line = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == "Vélo Solidaire")
+    page = f"https://bureau.coopcity.test/candidatures/{velo}"
+    assert line[head.index("Structure")].hyperlink.target == page
+    assert line[head.index("Dossier")].hyperlink.target == page + "/dossier"
+    assert line[head.index("Annexe : Vos statuts")].hyperlink.target == page + "#t-pieces"
+    assert line[head.index("Annexe : Le CV de la personne référente pour COOPCITY")].hyperlink is None
+    heights = [sheet.row_dimensions[r].height for r in range(2, sheet.max_row + 1)]
+    assert len(set(heights)) > 1  # each row as high as its own answers
+    assert all(15 <= h <= 15 * 12 for h in heights)
+    without = export_table(session, BLOSSOM, desk_url="")
+    assert without.links == []
+
+
+def test_row_height_counts_wrapped_lines() -> None:
+    from triage.export import row_height
+
+    assert row_height([1, "court"], [8, 50], [False, True]) == 15
+    assert row_height([1, "x" * 98], [8, 50], [False, True]) == 30  # 49 characters a line
+    assert row_height([1, "a\nb\nc"], [8, 50], [False, True]) == 45
+    assert row_height([1, "x" * 5000], [8, 50], [False, True]) == 15 * 12  # capped
+
+
+def test_the_sheet_shows_the_coordinators_corrections(varied: Store) -> None:
+    from triage.review import correct_field, set_status
+
+    with varied.sessions() as session:  # rolled back at the end
+        app = find_application(session, BLOSSOM, "Ressourcerie du Midi SC")
+        key = "description.q12"
+        assert key in app.missing
+        before = row_of(export_table(session, BLOSSOM), "Ressourcerie du Midi SC")
+        head = next(h for spec, h in field_headers(BLOSSOM) if spec.key == key)
+        assert before[head] is None
+        correct_field(session, varied.archive, BLOSSOM, app, key, "Relu à la main", "m@c.test", NOW)
+        after = row_of(export_table(session, BLOSSOM), "Ressourcerie du Midi SC")
+        assert after[head] == "Relu à la main"
+        assert "Description du projet, question 12" not in (after["Manquant"] or "")
+        set_status(session, varied.archive, BLOSSOM, app, "retire", "Abandon", "m@c.test", NOW)
+        withdrawn = row_of(export_table(session, BLOSSOM), "Ressourcerie du Midi SC")
+        assert withdrawn["Statut"] == "Retiré"  # still in the sheet
+        session.rollback()

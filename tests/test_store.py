@@ -31,7 +31,9 @@ from triage.models import (
     ApplicationVersion,
     Attachment,
     Base,
+    Correction,
     Decision,
+    DeskUser,
     Event,
     JSONType,
     MailCopy,
@@ -466,3 +468,32 @@ def test_outbox_keys_are_unique_and_decisions_keep_history(store: Store, checker
         assert session.scalars(select(Decision.decision).order_by(Decision.id)).all() == [
             "attente", "retenu",
         ]  # fmt: skip
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_migration_0004_keeps_what_was_filed_and_goes_back(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str
+) -> None:
+    settings = (
+        sqlite_settings(tmp_path)
+        if database == "sqlite"
+        else StoreSettings(tmp_path / "var", request.getfixturevalue("postgres_url"))
+    )
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine, "0002")
+        with engine.begin() as connection:
+            _rows_of_0002(connection)
+        upgrade(engine, "0004")
+        assert current_revision(engine) == "0004"
+        downgrade(engine, "0003")  # the desk's tables and columns go, nothing filed does
+        assert current_revision(engine) == "0003"
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    with open_store(settings) as store, store.sessions() as session:
+        application = session.get(Application, 1)
+        assert application is not None and application.missing == ["annexe.cv"]
+        assert application.status_override is None and application.override_reason is None
+        assert session.scalars(select(Correction)).all() == []
+        assert session.scalars(select(DeskUser)).all() == []

@@ -7,9 +7,12 @@ a formula: an XLSX cell is stored as text (with Excel's quote prefix when it sta
 a formula), a CSV cell gets a leading apostrophe.
 
 Columns: « N° » (the application's id, the key ``guichet decisions import`` reads back),
-the verdict (« Manquant », then « À vérifier »: the required answers written but not read,
-by title with the text found), the form's fields in the form's order, one column per
-annex, and « Décision » last.
+the status with « Décision » and its « Note » right after it, the verdict (« Manquant »,
+then « À vérifier »: the required answers written but not read, by title with the text
+found), « Dossier » (the file that counts), the form's fields in the form's order, and one
+column per annex. With the desk's address (``GUICHET_DESK_URL``) the structure, the dossier
+and the annexes link to the desk, which alone serves the files (after a login). Each row is
+as high as its longest wrapped answer, up to ``MAX_ROW_LINES`` lines.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import io
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -36,15 +39,15 @@ from sqlalchemy.orm import Session, selectinload
 from config.programme import FieldSpec, Programme
 from notifications.wording import DECISION_LABELS, missing_labels, status_label, to_check
 from triage.annexes import OTHER
+from triage.corrections import FIELD, latest_corrections
 from triage.decisions import (
     DECISION_HEADER,
     ID_HEADER,
     STRUCTURE_HEADER,
-    current_decisions,
     display_structure,
 )
 from triage.filing import CANDIDATURE
-from triage.models import Application, ApplicationVersion, Message
+from triage.models import RETIRE, Application, ApplicationVersion, Decision, Message
 
 Value = str | int | float | dt.date | dt.datetime | None
 
@@ -52,6 +55,8 @@ SHEET_TITLE = "Candidatures"
 SCORE_HEADER = "Moyenne autodiagnostic"  # only when the form has scores
 MISSING_HEADER = "Manquant"
 TO_CHECK_HEADER = "À vérifier"  # answers written but not read: never missing
+NOTE_HEADER = "Note"  # the note of the decision that counts
+DOSSIER_HEADER = "Dossier"
 HEADER_LIMIT = 60  # characters of a question kept in its column's header
 LIST_SEPARATOR = " ; "
 
@@ -67,6 +72,7 @@ class Table:
 
     headers: list[str]
     rows: list[list[Value]]
+    links: list[dict[int, str]] = field(default_factory=list)  # per row: column -> URL
 
     def column(self, header: str) -> list[Value]:
         index = self.headers.index(header)
@@ -136,17 +142,19 @@ def headers(programme: Programme) -> list[str]:
         ID_HEADER,
         STRUCTURE_HEADER,
         "Statut",
+        DECISION_HEADER,
+        NOTE_HEADER,
         MISSING_HEADER,
         TO_CHECK_HEADER,
         "Avertissements",
         "Premier envoi",
         "Dernier envoi",
         "Versions",
+        DOSSIER_HEADER,
         *([SCORE_HEADER] if score_keys(programme) else []),
         *(head for _, head in field_headers(programme)),
         *(annex_header(a.label) for a in programme.annexes),
         "Autres pièces jointes",
-        DECISION_HEADER,
     ]
 
 
@@ -202,37 +210,87 @@ def _one_decimal(value: float | None) -> float | None:
 
 
 def application_row(
-    application: Application, programme: Programme, decision: str | None
+    application: Application,
+    programme: Programme,
+    decision: str | None,
+    note: str | None = None,
+    corrected: dict[str, str | None] | None = None,
 ) -> list[Value]:
+    """One row; ``corrected``: field key -> a coordinator's value, over what was read."""
     version = application.current_version
     parsed = version.message.parsed if version is not None else None
     fields: dict[str, object] = dict(parsed.fields) if parsed is not None else {}
+    fields.update(corrected or {})
     annexes = application.annexes or {}
     return [
         application.id,
         display_structure(application),
         status_label(application.status),
+        DECISION_LABELS.get(decision or "") or None,
+        note or None,
         LIST_SEPARATOR.join(missing_labels(programme, list(application.missing or []))) or None,
         LIST_SEPARATOR.join(to_check(application, programme)) or None,
         "\n".join(application.warnings or []) or None,
         local_naive(application.first_received_at, programme),
         local_naive(application.last_received_at, programme),
         len(application.versions),
+        parsed.filename if parsed is not None else None,
         *([_one_decimal(score_mean(programme, fields))] if score_keys(programme) else []),
         *(field_value(spec, fields.get(spec.key)) for spec in programme.form.fields()),
         *(LIST_SEPARATOR.join(annexes.get(a.key) or []) or "non" for a in programme.annexes),
         LIST_SEPARATOR.join(annexes.get(OTHER) or []) or None,
-        DECISION_LABELS.get(decision or "") or None,
     ]
 
 
+def desk_links(
+    application: Application, programme: Programme, headers_: list[str], desk_url: str
+) -> dict[int, str]:
+    """Column -> the desk's page for the structure, the dossier and each annex cell."""
+    page = f"{desk_url.rstrip('/')}/candidatures/{application.id}"
+    links = {headers_.index(STRUCTURE_HEADER): page}
+    if application.current_version is not None:
+        links[headers_.index(DOSSIER_HEADER)] = f"{page}/dossier"
+    annexes = application.annexes or {}
+    for annex in programme.annexes:
+        if annexes.get(annex.key):
+            links[headers_.index(annex_header(annex.label))] = f"{page}#t-pieces"
+    return links
+
+
+def field_corrections(
+    session: Session, applications: Sequence[Application]
+) -> dict[int, dict[str, str | None]]:
+    """Application id -> the fields coordinators corrected in its dossier that counts."""
+    counting = {
+        a.current_version.message_id: a.id for a in applications if a.current_version is not None
+    }
+    found: dict[int, dict[str, str | None]] = {}
+    for (message_id, target, key), row in latest_corrections(session, list(counting)).items():
+        if target == FIELD:
+            found.setdefault(counting[message_id], {})[key] = row.after
+    return found
+
+
+def latest_decisions(session: Session, programme_id: str) -> dict[int, tuple[str, str | None]]:
+    """Application id -> (the decision that counts, its note)."""
+    found: dict[int, tuple[str, str | None]] = {}
+    for row in session.scalars(
+        select(Decision)
+        .join(Application, Application.id == Decision.application_id)
+        .where(Application.programme_id == programme_id)
+        .order_by(Decision.created_at, Decision.id)
+    ):
+        found[row.application_id] = (row.decision, row.note)
+    return found
+
+
 def exported_applications(session: Session, programme_id: str) -> list[Application]:
-    """The programme's applications (complete, incomplete, late), by structure name."""
+    """The programme's applications (complete, incomplete, late, withdrawn), by name."""
     found = session.scalars(
         select(Application)
         .where(
             Application.programme_id == programme_id,
-            Application.status.in_(CANDIDATURE),
+            Application.status.in_((*CANDIDATURE, RETIRE)),
         )
         .options(
             selectinload(Application.versions)
@@ -243,20 +301,30 @@ def exported_applications(session: Session, programme_id: str) -> list[Applicati
     return sorted(found, key=lambda a: (display_structure(a).casefold(), a.id))
 
 
-def export_table(session: Session, programme: Programme) -> Table:
-    """One row per application of ``programme``, sorted by structure name."""
-    decisions = current_decisions(session, programme.id)
+def export_table(session: Session, programme: Programme, desk_url: str | None = None) -> Table:
+    """One row per application of ``programme``, sorted by structure name; ``desk_url``
+    (default: ``GUICHET_DESK_URL``) makes its files links to the desk."""
+    if desk_url is None:
+        desk_url = (os.environ.get(DESK_URL_ENV) or "").strip() or None
+    decisions = latest_decisions(session, programme.id)
+    heads = headers(programme)
+    applications = exported_applications(session, programme.id)
+    corrected = field_corrections(session, applications)
     rows = [
-        application_row(a, programme, decisions.get(a.id))
-        for a in exported_applications(session, programme.id)
+        application_row(a, programme, *decisions.get(a.id, (None, None)), corrected.get(a.id))
+        for a in applications
     ]
-    return Table(headers=headers(programme), rows=rows)
+    links = [desk_links(a, programme, heads, desk_url) for a in applications] if desk_url else []
+    return Table(headers=heads, rows=rows, links=links)
 
 
 # --- writing ------------------------------------------------------------------------------
 
 WIDE = 50  # characters: the width of a column of long answers
-ROW_HEIGHT = 45  # points: three lines of a wrapped answer; the rest shows when selected
+LINE_HEIGHT = 15  # points: one line of 11-point text
+ROW_HEIGHT = 3 * LINE_HEIGHT  # the header row: three lines of a wrapped header
+MAX_ROW_LINES = 12  # a row fits its longest answer up to this; the rest shows when selected
+DESK_URL_ENV = "GUICHET_DESK_URL"  # desk.settings: the desk's public address
 _DATE_FORMAT = "DD/MM/YYYY"
 _DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
 
@@ -279,6 +347,23 @@ def _width(header: str, values: Iterable[Value]) -> float:
     lines = (line for v in values if v is not None for line in _text(v).split("\n"))
     longest = max(map(len, lines), default=0)
     return max(8, min(WIDE, max(longest, min(len(header), 24)) + 2))
+
+
+def row_height(row: Sequence[Value], widths: Sequence[float], wraps: Sequence[bool]) -> float:
+    """Points: the lines the row's tallest cell takes (wrapped columns wrap at their width),
+    at least one, at most ``MAX_ROW_LINES``."""
+    tallest = 1
+    for value, width, wrap in zip(row, widths, wraps, strict=True):
+        if value is None:
+            continue
+        lines = _text(value).split("\n")
+        count = (
+            sum(max(1, -(-len(line) // max(int(width) - 1, 1))) for line in lines)
+            if wrap
+            else len(lines)
+        )
+        tallest = max(tallest, count)
+    return min(tallest, MAX_ROW_LINES) * LINE_HEIGHT
 
 
 def _text(value: Value) -> str:
@@ -327,8 +412,19 @@ def workbook(table: Table) -> Workbook:
                 cell.number_format = _DATE_FORMAT
             elif isinstance(cell.value, float):
                 cell.number_format = "0.0"
-    for index in range(2, len(table.rows) + 2):
-        sheet.row_dimensions[index].height = ROW_HEIGHT
+    widths = [
+        sheet.column_dimensions[get_column_letter(i)].width
+        for i in range(1, len(table.headers) + 1)
+    ]
+    wraps = [_is_long([row[i] for row in table.rows]) for i in range(len(table.headers))]
+    for index, row in enumerate(table.rows, start=2):
+        sheet.row_dimensions[index].height = row_height(row, widths, wraps)
+    link_font = Font(color="0563C1", underline="single")
+    for index, links in enumerate(table.links, start=2):
+        for column, url in links.items():
+            cell = sheet.cell(row=index, column=column + 1)
+            cell.hyperlink = url
+            cell.font = link_font
     sheet.freeze_panes = "C2"  # the header row, N° and Structure stay in view
     sheet.auto_filter.ref = sheet.dimensions
     if DECISION_HEADER in table.headers:

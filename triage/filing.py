@@ -30,6 +30,7 @@ from triage.application import (
     structure_key,
 )
 from triage.check import CheckResult
+from triage.corrections import corrected, overridden
 from triage.models import (
     ROLE_COMPLEMENT,
     ROLE_DAMAGED,
@@ -293,7 +294,7 @@ def contribution(session: Session, message: Message) -> Contribution | None:
     if verdict is None:
         return None
     parsed = message.parsed
-    return Contribution(
+    found = Contribution(
         ref=message.id,
         received=message.received_at,
         structure=verdict.structure,
@@ -304,6 +305,7 @@ def contribution(session: Session, message: Message) -> Contribution | None:
         warnings=tuple(verdict.warnings or ()),
         dossier_unread=tuple(parsed.unread or ()) if parsed is not None else (),
     )
+    return corrected(session, message, found)  # a coordinator's corrections (issue #13)
 
 
 def recompute(
@@ -334,7 +336,7 @@ def recompute(
             application_id=application.id,
         )
         return
-    verdict = combine(contributions, programme)
+    verdict = overridden(application, combine(contributions, programme))  # issue #13
     for version in application.versions:
         version.counts = version.message_id == verdict.current
     by_id = {m.id: m for m in mails}

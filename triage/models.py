@@ -236,6 +236,11 @@ class Application(Base):
     last_received_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # A status a coordinator gave on the desk (``RETIRE``…), with why, who and when
+    status_override: Mapped[str | None] = mapped_column(String(32))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by: Mapped[str | None] = mapped_column(String(320))
+    override_at: Mapped[dt.datetime | None]
 
     messages: Mapped[list[Message]] = relationship(back_populates="application")
     versions: Mapped[list[ApplicationVersion]] = relationship(
@@ -333,6 +338,7 @@ class Decision(Base):
     source: Mapped[str] = mapped_column(String(32))  # cli, import
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(320))  # the desk's user
 
 
 class MailboxCheckpoint(Base):
@@ -391,3 +397,49 @@ class WorkerHealth(Base):
     failing_since: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     alerted_for: Mapped[dt.datetime | None]
+
+
+# --- the coordinators' desk (issue #13) ----------------------------------------------------
+
+# A status only a coordinator gives: the applicant withdrew. Not a candidature any more
+# (``triage.filing.CANDIDATURE``): no answer, no chaser, no result mail.
+RETIRE = "retire"
+
+
+class Correction(Base):
+    """A coordinator's correction of what was read from one mail: a field of its dossier
+    (``target`` « champ », ``key`` the field's key) or the kind of one of its files
+    (« annexe », ``key`` the file's name). The parsed value stays where it was; the latest
+    correction per (message, target, key) counts (``triage.corrections``)."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    target: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)  # a required field
+    reason: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime]
+
+
+class DeskUser(Base):
+    """A coordinator's account on the desk (``guichet users``); the password hashed with
+    Argon2. ``session_token`` is in every session cookie: changing it ends them all."""
+
+    __tablename__ = "desk_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    last_login_at: Mapped[dt.datetime | None]
