@@ -22,6 +22,7 @@ from notifications.letters import applicant_context
 from notifications.outbox import _chaser_context, missing_in_subject
 from notifications.phrases import LANGUAGES
 from notifications.plan import APPLICANT_KINDS, RELANCE, Due
+from triage.review import REVUE
 from notifications.wording import day, missing_questions, number, period, when
 from tests.mails import brussels
 from tests.stores import BLOSSOM, dossier_mail, file_mails
@@ -65,6 +66,10 @@ def filed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store.close()
 
 
+# every kind of mail an applicant can get: the plan's, and the desk's « revue »
+MAIL_KINDS = (*APPLICANT_KINDS, REVUE)
+
+
 def contexts(store: Store, language: str) -> dict[str, dict[str, Any]]:
     """The context of each kind of mail to the filed application, in ``language``: it
     misses ``MISSING`` (the annexes, a numbered question, a score, a yes/no, a signature)."""
@@ -73,7 +78,7 @@ def contexts(store: Store, language: str) -> dict[str, dict[str, Any]]:
         app.missing = list(MISSING)  # in memory only: never committed
         answered = app.messages[0]
         found = {}
-        for kind in APPLICANT_KINDS:
+        for kind in MAIL_KINDS:
             decision = "retenu" if kind == "resultat" else None
             context = applicant_context(app, BLOSSOM, WHEN, answered, decision, language)
             due = Due(kind, f"{kind}:1", app.id, answered.id, 2 if kind == RELANCE else None)
@@ -136,7 +141,7 @@ VARIANTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
-@pytest.mark.parametrize("kind", APPLICANT_KINDS)
+@pytest.mark.parametrize("kind", MAIL_KINDS)
 def test_every_template_in_dutch_and_english_holds_no_french(
     filed: Store, kind: str, language: str
 ) -> None:
@@ -155,7 +160,7 @@ def test_every_template_in_dutch_and_english_holds_no_french(
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
-@pytest.mark.parametrize("kind", APPLICANT_KINDS)
+@pytest.mark.parametrize("kind", MAIL_KINDS)
 def test_each_mail_still_holds_the_deadline_the_missing_items_and_the_contact(
     filed: Store, kind: str, language: str
 ) -> None:
@@ -167,7 +172,7 @@ def test_each_mail_still_holds_the_deadline_the_missing_items_and_the_contact(
         assert found == expected, part
     # what each kind must hold at all (the French one included)
     needed = {"contact"} | ({"deadline"} if kind != "resultat" else set())
-    if kind in ("accuse", "complement", "relance", "rappel"):
+    if kind in ("accuse", "complement", "relance", "rappel", "revue"):
         needed.add("missing")
     assert {k for k, v in expected.items() if v} >= needed
 
