@@ -46,6 +46,7 @@ from ingest.intake import log_event
 from notifications.digest.render import french_spacing
 from notifications.wording import decision_label, short_when, status_label, when
 from triage.decisions import DECISIONS, display_structure
+from triage.messages import mark_read
 from triage.models import Application, Attachment, DeskUser, Message
 from triage.review import (
     annex_choices,
@@ -281,6 +282,7 @@ def create_app(desk: Desk) -> Starlette:
         query = views.Query(
             status=p.get("statut") or None,
             to_check=p.get("a_verifier") == "1",
+            messages=p.get("messages") == "1",
             missing=p.get("manque") or None,
             decision=p.get("decision") or None,
             received_from=_date(p.get("du")),
@@ -417,6 +419,18 @@ def create_app(desk: Desk) -> Starlette:
             return f"Statut rendu au calcul : {status_label(outcome.status_after)}."
         return f"Statut : {status_label(outcome.status_after)}."
 
+    def message_action(session: Any, app: Application, form: dict[str, str], user: DeskUser) -> str:
+        try:
+            message_id = int(form.get("message", ""))
+        except ValueError:
+            raise InputError("message inconnu pour cette candidature") from None
+        message = session.get(Message, message_id)
+        if message is None or message.application_id != app.id:
+            raise InputError("message inconnu pour cette candidature")
+        if not mark_read(session, programme.id, message_id, desk.clock(), by=user.email):
+            return "Rien n’a changé : ce message était déjà traité."
+        return "Message marqué comme traité."
+
     def decision_action(
         session: Any, app: Application, form: dict[str, str], user: DeskUser
     ) -> str:
@@ -461,6 +475,7 @@ def create_app(desk: Desk) -> Starlette:
         Route("/candidatures/{id:int}/piece", _change(annex_action), methods=["POST"]),
         Route("/candidatures/{id:int}/statut", _change(status_action), methods=["POST"]),
         Route("/candidatures/{id:int}/decision", _change(decision_action), methods=["POST"]),
+        Route("/candidatures/{id:int}/message", _change(message_action), methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ from notifications.wording import (
 )
 from triage.corrections import ANNEX, FIELD, latest_corrections
 from triage.decisions import display_structure
+from triage.messages import DEALT, PendingMessage, pending_messages
 from triage.models import (
     RETIRE,
     Application,
@@ -62,6 +64,7 @@ class Query:
     received_from: dt.date | None = None  # local dates, inclusive
     received_to: dt.date | None = None
     search: str | None = None  # structure, person, e-mail, enterprise number
+    messages: bool = False  # only applications with an applicant's message to read
     sort: str = "recu"
     descending: bool = False
 
@@ -84,6 +87,7 @@ class ListRow:
     enterprise_number: str
     versions: int
     haystack: str = field(repr=False, default="")  # folded text a search looks in
+    messages: int = 0  # the applicant's messages no coordinator has dealt with yet
 
     @property
     def status_label(self) -> str:
@@ -103,6 +107,7 @@ class Counts:
     retire: int
     to_check: int
     decided: int
+    messages: int = 0  # applicants' messages to read
 
 
 @dataclass(frozen=True)
@@ -262,7 +267,8 @@ def all_rows(session: Session, programme: Programme) -> list[ListRow]:
     )
     decisions = _latest_decisions(session, programme.id)
     labels: dict[str, str] = {}
-    return [
+    waiting = Counter(m.application_id for m in pending_messages(session, programme.id))
+    rows = [
         _row(
             a,
             programme,
@@ -274,12 +280,15 @@ def all_rows(session: Session, programme: Programme) -> list[ListRow]:
         )
         for a in applications
     ]
+    return [replace(r, messages=waiting[r.id]) if waiting[r.id] else r for r in rows]
 
 
 def _matches(row: ListRow, query: Query, programme: Programme) -> bool:
     if query.status and row.status != query.status:
         return False
     if query.to_check and not row.to_check:
+        return False
+    if query.messages and not row.messages:
         return False
     if query.missing and query.missing not in row.missing:
         return False
@@ -335,6 +344,7 @@ def counts(rows: list[ListRow]) -> Counts:
         retire=statuses.count(RETIRE),
         to_check=sum(r.to_check for r in rows),
         decided=sum(r.decision is not None for r in rows),
+        messages=sum(r.messages for r in rows),
     )
 
 
@@ -416,6 +426,7 @@ class ApplicationView:
     timeline: tuple[TimelineItem, ...]
     dossier: FileLine | None  # the file of the dossier that counts
     decisions: tuple[Decision, ...]
+    pending: tuple[PendingMessage, ...] = ()  # the applicant's messages to read, oldest first
 
 
 OUTBOX_STATE_LABELS = {
@@ -432,6 +443,7 @@ KIND_LABELS = {
     "rappel": "Rappel",
     "resultat": "Résultat",
     "revue": "Dossier relu",
+    "message_recu": "Accusé d’un message",
 }
 
 
@@ -562,7 +574,7 @@ def application_view(
     for event in session.scalars(
         select(Event).where(
             Event.application_id == application.id,
-            Event.kind.in_(("correction", "statut_force", "retrait", "decision")),
+            Event.kind.in_(("correction", "statut_force", "retrait", "decision", DEALT)),
         )
     ):
         timeline.append(TimelineItem(at=event.at, direction="note", title=event.detail, detail=""))
@@ -582,6 +594,9 @@ def application_view(
         timeline=tuple(timeline),
         dossier=dossier,
         decisions=tuple(decisions),
+        pending=tuple(
+            m for m in pending_messages(session, programme.id) if m.application_id == application.id
+        ),
     )
 
 

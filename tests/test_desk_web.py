@@ -348,3 +348,70 @@ def test_the_health_page_shows_the_workers_heartbeat(client: TestClient, filed: 
         record_cycle(session, BLOSSOM.id, CycleReport(), now - dt.timedelta(hours=2), "w1")
     page = client.get("/etat").text
     assert "silencieux" in page and "en vie" not in page
+
+
+def test_an_applicants_message_is_flagged_shown_and_marked_dealt_with(
+    tmp_path: Path,
+    checker: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A reply without a new file (issue #14, point 7) is a message to read: counted and
+    flagged in the list, its text on the application's page, marked dealt with there
+    (CSRF checked), then gone from both and kept in the timeline."""
+    from tests.conftest import sqlite_settings
+    from tests.mails import brussels, build
+    from tests.stores import dossier_mail, file_mails
+    from triage.messages import pending_messages
+    from triage.store import open_store
+
+    velo = "g03-mixed-labels-npar3"  # Vélo Solidaire
+    thread = f"<{velo}@velosolidaire.be>"
+    reply = build(sender="Fatima El Amrani <fatima@velosolidaire.be>",
+                  subject="Re: Accusé de réception", message_id="<m1@v.be>", in_reply_to=thread,
+                  body="Le numéro d’entreprise est faux, c’est 0123.456.789.\n\n"
+                       "Le jeu. 3 sept. 2026 à 09:02, COOPCITY <info@coopcity.be> a écrit :\n"
+                       "> Numéro d’entreprise : 0725.922.660\n")  # fmt: skip
+    with open_store(sqlite_settings(tmp_path)) as store:
+        mails = [(dossier_mail(velo), brussels(2026, 9, 3, 9, 0)), (reply, brussels(2026, 9, 4, 9, 0))]
+        file_mails(store, mails, checker, brussels(2026, 9, 4, 10, 0))
+        with store.sessions() as session:
+            [pending] = pending_messages(session, "blossom-2026")
+        assert pending.application_id is not None
+        # a terminal shows it too (guichet show), with how to mark it
+        monkeypatch.setenv("GUICHET_DATA_DIR", str(store.settings.data_dir))
+        monkeypatch.setenv("GUICHET_DATABASE_URL", store.settings.database_url)
+        monkeypatch.setenv("GUICHET_PROGRAMME", "blossom-2026")
+        from guichet.cli import main
+
+        assert main(["show", "Vélo Solidaire"]) == 0
+        shown = capsys.readouterr().out
+        assert f"Message à lire (n° {pending.message_id}, " in shown
+        assert "Le numéro d’entreprise est faux" in shown
+        assert f"guichet messages --lu {pending.message_id}" in shown
+        with TestClient(app_for(desk_for(store)), follow_redirects=False) as client:
+            login(client)
+            listing = client.get("/").text
+            assert "<strong>1</strong> message à lire" in listing
+            assert "1 message à lire</span>" in listing
+            only = client.get("/?messages=1").text
+            assert f'href="/candidatures/{pending.application_id}"' in only
+            assert "1 candidature affichée" in only
+
+            page = client.get(f"/candidatures/{pending.application_id}").text
+            assert "Messages à lire" in page
+            assert "Le numéro d’entreprise est faux, c’est 0123.456.789." in page
+            assert "0725.922.660" not in page.split("Messages à lire")[1].split("</section>")[0]
+            action = f"/candidatures/{pending.application_id}/message"
+            refused = client.post(action, data={"message": str(pending.message_id)})
+            assert refused.status_code == 403  # no CSRF token
+            done = client.post(
+                action, data={"message": str(pending.message_id), "csrf": csrf_of(page)}
+            )
+            assert done.status_code == 303
+            page = client.get(f"/candidatures/{pending.application_id}").text
+            assert "Message marqué comme traité." in page
+            assert "Messages à lire" not in page and "traité par marie@coopcity.test" in page
+            assert "<strong>0</strong> messages à lire" in client.get("/").text
+        with store.sessions() as session:
+            assert pending_messages(session, "blossom-2026") == []

@@ -77,6 +77,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"À vérifier : {label}")
     for warning in view.warnings:
         print(f"Remarque : {one_line(warning, 200)}")
+    for message in view.pending:
+        print(
+            f"Message à lire (n° {message.message_id}, {when(message.received_at)}, "
+            f"{message.sender}) : {message.excerpt} – guichet messages --lu {message.message_id}"
+        )
     print("\nChamps du formulaire :")
     for f in view.fields:
         mark = "*" if f.required else " "
