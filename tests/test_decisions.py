@@ -19,6 +19,7 @@ from tests.stores import BLOSSOM, NOW, file_varied
 from triage.application import structure_key
 from triage.decisions import (
     SOURCE_CLI,
+    SOURCE_DESK,
     SOURCE_IMPORT,
     current_decision,
     current_decisions,
@@ -382,3 +383,32 @@ def test_export_fill_move_import(varied: Store, tmp_path: Path) -> None:
         again = export_table(session, BLOSSOM)
     labels = dict(zip(again.column("Structure"), again.column("Décision"), strict=True))
     assert {k: v for k, v in labels.items() if v} == wanted
+
+
+def test_a_new_note_on_the_same_decision_is_kept_and_no_note_leaves_it(
+    store: Store, five: dict[str, int]
+) -> None:
+    """One recorder for the command line, the sheet and the desk: the same decision with
+    another note is recorded (by whom, when given); without a note it changes nothing."""
+    velo_id = five["Vélo Solidaire"]
+    later = NOW + dt.timedelta(hours=1)
+    with store.sessions.begin() as session:
+        velo = session.get(Application, velo_id)
+        assert record_decision(session, velo, "retenu", SOURCE_CLI, NOW, note="solide")
+        assert not record_decision(session, velo, "retenu", SOURCE_IMPORT, later)
+        assert not record_decision(session, velo, "retenu", SOURCE_CLI, later, note="solide")
+        assert record_decision(
+            session, velo, "retenu", SOURCE_DESK, later, note="budget à revoir", by="marie@x.test"
+        )
+    with store.sessions() as session:
+        rows = session.scalars(select(Decision).order_by(Decision.id)).all()
+        assert [(r.note, r.decided_by) for r in rows] == [
+            ("solide", None), ("budget à revoir", "marie@x.test")
+        ]
+        last = session.scalars(
+            select(Event).where(Event.kind == "decision").order_by(Event.id.desc())
+        ).first()
+    assert last is not None and last.detail == (
+        "Décision pour « Vélo Solidaire » : « Retenu », sur le bureau par marie@x.test "
+        "– budget à revoir."
+    )

@@ -38,7 +38,12 @@ DECISION_HEADER = "Décision"
 
 SOURCE_CLI = "cli"
 SOURCE_IMPORT = "import"
-_SOURCE_LABELS = {SOURCE_CLI: "en ligne de commande", SOURCE_IMPORT: "par import du tableau"}
+SOURCE_DESK = "bureau"
+_SOURCE_LABELS = {
+    SOURCE_CLI: "en ligne de commande",
+    SOURCE_IMPORT: "par import du tableau",
+    SOURCE_DESK: "sur le bureau",
+}
 
 MATCH_SCORE = 80  # a fuzzy match this good (0-100) wins…
 MATCH_MARGIN = 10  # …when the next best is this much worse
@@ -152,12 +157,20 @@ def record_decision(
     source: str,
     now: dt.datetime,
     note: str | None = None,
+    by: str | None = None,
 ) -> bool:
-    """Record ``decision`` unless it is already the current one; True when it changed."""
+    """Record ``decision`` (with ``note``, by ``by``) unless it is already the current one
+    with that note (no note given: the current one's note stands); True when recorded."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
-    before = current_decision(session, application.id)
-    if before == decision:
+    latest = session.scalars(
+        select(Decision)
+        .where(Decision.application_id == application.id)
+        .order_by(Decision.created_at.desc(), Decision.id.desc())
+        .limit(1)
+    ).first()
+    before = latest.decision if latest is not None else None
+    if before == decision and (note is None or (latest.note or None) == note):
         return False
     session.add(
         Decision(
@@ -166,13 +179,14 @@ def record_decision(
             source=source,
             note=note,
             created_at=now,
+            decided_by=by,
         )
     )
     detail = f"Décision pour « {one_line(display_structure(application))} » : "
     detail += f"« {decision_label(decision)} »"
-    if before is not None:
+    if before is not None and before != decision:
         detail += f" (auparavant « {decision_label(before)} »)"
-    detail += f", {_SOURCE_LABELS.get(source, source)}"
+    detail += f", {_SOURCE_LABELS.get(source, source)}" + (f" par {by}" if by else "")
     if note:
         detail += f" – {one_line(note)}"
     log_event(
@@ -185,6 +199,7 @@ def record_decision(
         previous=before,
         source=source,
         note=note,
+        **({"by": by} if by else {}),
     )
     session.flush()
     return True

@@ -32,7 +32,7 @@ from notifications.plan import ANSWERS, APPLICANT_KINDS, Due
 from notifications.wording import decision_label, missing_label, one_line, status_label
 from triage.annexes import OTHER
 from triage.corrections import ANNEX, FIELD, annex_kind, is_blank, latest_corrections
-from triage.decisions import current_decision, display_structure
+from triage.decisions import SOURCE_DESK, display_structure, record_decision
 from triage.filing import recompute
 from triage.models import (
     DECISIONS,
@@ -42,7 +42,6 @@ from triage.models import (
     Application,
     Attachment,
     Correction,
-    Decision,
     Message,
     OutboxMail,
     Verdict,
@@ -51,7 +50,6 @@ from triage.verdict import COMPLET, HORS_DELAI, INCOMPLET
 
 REVUE = "revue"  # the mail telling an applicant their dossier was read again
 STATUSES = (COMPLET, INCOMPLET, HORS_DELAI, RETIRE)  # what a coordinator may give
-SOURCE_DESK = "bureau"
 REASON_LIMIT = 500
 # Why the desk abandoned a waiting mail (not a delivery failure: the health page skips them)
 WITHDRAWN = "candidature retirée"
@@ -346,45 +344,7 @@ def decide(
     """Record ``decision`` with ``note``; True unless both are already the current ones."""
     if decision not in DECISIONS:
         raise InputError(f"décision inconnue : « {one_line(decision, 40)} »")
-    note = _reason(note)
-    latest = session.scalars(
-        select(Decision)
-        .where(Decision.application_id == application.id)
-        .order_by(Decision.created_at.desc(), Decision.id.desc())
-        .limit(1)
-    ).first()
-    if latest is not None and latest.decision == decision and (latest.note or None) == note:
-        return False
-    before = current_decision(session, application.id)
-    session.add(
-        Decision(
-            application_id=application.id,
-            decision=decision,
-            source=SOURCE_DESK,
-            note=note,
-            created_at=now,
-            decided_by=by,
-        )
-    )
-    detail = f"Décision pour « {one_line(display_structure(application))} » : "
-    detail += f"« {decision_label(decision)} »"
-    if before is not None and before != decision:
-        detail += f" (auparavant « {decision_label(before)} »)"
-    detail += f", par {by}" + (f" – {one_line(note)}" if note else "")
-    log_event(
-        session,
-        now,
-        "decision",
-        detail + ".",
-        application_id=application.id,
-        decision=decision,
-        previous=before,
-        source=SOURCE_DESK,
-        note=note,
-        by=by,
-    )
-    session.flush()
-    return True
+    return record_decision(session, application, decision, SOURCE_DESK, now, _reason(note), by)
 
 
 def note_view(
