@@ -272,7 +272,9 @@ with open_store(StoreSettings(__import__("pathlib").Path(data), "sqlite:///" + d
 print(json.dumps({
     "cpu": after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime,
     "cpu_children": children.ru_utime + children.ru_stime,
-    "reader_hwm": reader,
+    # the idle children's VmHWM, else (a child retired or already gone) the largest
+    # waited-for child's peak resident size, which the kernel keeps for its parent
+    "reader_hwm": max(reader, children.ru_maxrss / 1024),
     "seconds": seconds,
     "new": sum(m.new for m in report.mailboxes),
     "failed": [m.id for m in report.failed],
@@ -370,7 +372,8 @@ def run(repeat: int = 15) -> None:
             )
             print(
                 f"CPU: worker {r['cpu']:.1f} s, reader child {r['cpu_children']:.1f} s; "
-                f"reader child's peak memory {r['reader_hwm']:.0f} MiB (VmHWM); "
+                f"reader child's peak memory {r['reader_hwm']:.0f} MiB (resident, pages shared with "
+                f"the worker it was forked from counted again); "
                 f"{os.cpu_count()} cores"
             )
             print(f"(built in {r['build']:.1f} s, APPENDed in {r['fill']:.1f} s)")
