@@ -8,9 +8,9 @@ recognisable lines open the first page and numbered paragraphs fill every page (
 
 from __future__ import annotations
 
-import io
 import random
-import zlib
+
+from tests.fixtures.build_emails import pdf_of_pages
 
 FILLER = (
     "L'assemblée générale se réunit au moins une fois par an, dans les six mois de la clôture",
@@ -27,19 +27,7 @@ FILLER = (
 def long_pdf(first_lines: list[str], pages: int, seed: int = 0) -> bytes:
     """A text PDF of ``pages`` full pages, ``first_lines`` at the top of the first."""
     rng = random.Random(seed)
-
-    def escape(text: str) -> bytes:
-        raw = text.encode("cp1252", "replace")
-        return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        (
-            "<< /Type /Pages /Kids [" + " ".join(f"{4 + 2 * i} 0 R" for i in range(pages))
-            + f"] /Count {pages} >>"
-        ).encode(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
+    texts = []
     for page in range(pages):
         shown = list(first_lines) if page == 0 else []
         paragraph = 1 + page * 6
@@ -47,31 +35,8 @@ def long_pdf(first_lines: list[str], pages: int, seed: int = 0) -> bytes:
             shown.append(f"Article {paragraph}.")
             shown.extend(rng.choice(FILLER) for _ in range(5))
             paragraph += 1
-        shown = shown[:46] + [f"Page {page + 1} / {pages}"]
-        stream = zlib.compress(
-            b"BT /F1 10 Tf 15 TL 56 790 Td\n"
-            + b"".join(b"(" + escape(line) + b") Tj T*\n" for line in shown)
-            + b"ET"
-        )
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * page} 0 R >>".encode()
-        )
-        objects.append(
-            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"
-        )
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    start = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, start))
-    return out.getvalue()
+        texts.append(shown[:46] + [f"Page {page + 1} / {pages}"])
+    return pdf_of_pages(texts, size=10, leading=15, top=790, compress=True)
 
 
 def statuts(org: str, seed: int) -> bytes:
