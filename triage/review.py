@@ -163,36 +163,17 @@ def correct_field(
     already = latest_corrections(session, [message.id]).get((message.id, FIELD, key))
     if after == before and (already is not None or not unread):
         return Outcome(False, before_status, before_status)
-    row = Correction(
-        application_id=application.id,
-        message_id=message.id,
-        target=FIELD,
-        key=key,
-        before=before,
-        after=after,
-        required=spec.required,
-        reason=_reason(reason),
-        by=by,
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
     label = missing_label(programme, key)
-    log_event(
-        session,
-        now,
-        "correction",
+    row = Correction(
+        application_id=application.id, message_id=message.id, target=FIELD, key=key,
+        before=before, after=after, required=spec.required, reason=_reason(reason), by=by,
+        created_at=now,
+    )  # fmt: skip
+    said = (
         f"{display_structure(application)} : « {one_line(label, 60)} » corrigé par {by} "
-        f"(« {one_line(before, 60) or 'vide'} » → « {one_line(after, 60) or 'vide'} »).",
-        application_id=application.id,
-        correction_id=row.id,
-        target=FIELD,
-        key=key,
-        before=before,
-        after=after,
-        by=by,
+        f"(« {one_line(before, 60) or 'vide'} » → « {one_line(after, 60) or 'vide'} »)."
     )
-    return _judge_again(session, archive, programme, application, before_status, row, now)
+    return _apply(session, archive, programme, application, before_status, row, said)
 
 
 def annex_choices(programme: Programme) -> list[tuple[str, str]]:
@@ -242,34 +223,45 @@ def correct_annex(
     if before == kind:
         return Outcome(False, before_status, before_status)
     row = Correction(
-        application_id=application.id,
-        message_id=attachment.message_id,
-        target=ANNEX,
-        key=attachment.filename,
-        before=before,
-        after=kind,
-        required=False,
-        reason=_reason(reason),
-        by=by,
-        created_at=now,
+        application_id=application.id, message_id=attachment.message_id, target=ANNEX,
+        key=attachment.filename, before=before, after=kind, required=False,
+        reason=_reason(reason), by=by, created_at=now,
+    )  # fmt: skip
+    said = (
+        f"{display_structure(application)} : « {one_line(attachment.filename, 60)} » reclassé par "
+        f"{by} (« {kinds.get(before, before)} » → « {kinds[kind]} »)."
     )
+    return _apply(session, archive, programme, application, before_status, row, said)
+
+
+def _apply(
+    session: Session,
+    archive: RawArchive,
+    programme: Programme,
+    application: Application,
+    before_status: str,
+    row: Correction,
+    said: str,
+) -> Outcome:
+    """Record correction ``row`` with its event (``said``), then judge the application again."""
     session.add(row)
     session.flush()
     log_event(
         session,
-        now,
+        row.created_at,
         "correction",
-        f"{display_structure(application)} : « {one_line(attachment.filename, 60)} » reclassé par "
-        f"{by} (« {kinds.get(before, before)} » → « {kinds[kind]} »).",
+        said,
         application_id=application.id,
         correction_id=row.id,
-        target=ANNEX,
-        key=attachment.filename,
-        before=before,
-        after=kind,
-        by=by,
+        target=row.target,
+        key=row.key,
+        before=row.before,
+        after=row.after,
+        by=row.by,
     )
-    return _judge_again(session, archive, programme, application, before_status, row, now)
+    return _judge_again(
+        session, archive, programme, application, before_status, row, row.created_at
+    )
 
 
 def set_status(
