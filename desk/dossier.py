@@ -594,9 +594,7 @@ def application_view(
         timeline=tuple(timeline),
         dossier=dossier,
         decisions=tuple(decisions),
-        pending=tuple(
-            m for m in pending_messages(session, programme.id) if m.application_id == application.id
-        ),
+        pending=tuple(pending_messages(session, programme.id, application.id)),
     )
 
 

@@ -117,10 +117,13 @@ class PendingMessage:
         return first_lines(self.text) or "(message sans texte : voir le courriel)"
 
 
-def pending_messages(session: Session, programme_id: str) -> list[PendingMessage]:
-    """The programme's messages no coordinator has dealt with yet, oldest first."""
+def pending_messages(
+    session: Session, programme_id: str, application_id: int | None = None
+) -> list[PendingMessage]:
+    """The programme's messages no coordinator has dealt with yet (those of one
+    application, when given), oldest first."""
     dealt = select(Event.message_id).where(Event.kind == DEALT, Event.message_id.is_not(None))
-    found = session.execute(
+    query = (
         select(Message, Application)
         .outerjoin(Application, Message.application_id == Application.id)
         .where(
@@ -129,7 +132,10 @@ def pending_messages(session: Session, programme_id: str) -> list[PendingMessage
             Message.id.not_in(dealt),
         )
         .order_by(Message.received_at, Message.id)
-    ).all()
+    )
+    if application_id is not None:
+        query = query.where(Message.application_id == application_id)
+    found = session.execute(query).all()
     texts = _texts(session, [m.id for m, _ in found])
     return [
         PendingMessage(
