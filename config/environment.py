@@ -39,6 +39,21 @@ def check_budget(env: Mapping[str, str] | None = None) -> float:
     return value
 
 
+def positive_number(env: Mapping[str, str], name: str) -> float | None:
+    """The positive number in variable ``name`` (« 7,5 » as « 7.5 »), None when unset;
+    a ``ConfigError`` naming the variable otherwise."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError as e:
+        raise ConfigError(f"{name} : « {text} » n'est pas un nombre") from e
+    if not value > 0:
+        raise ConfigError(f"{name} : « {text} » n'est pas un nombre positif")
+    return value
+
+
 class EnvSettings:
     """The variables of one server: ``name(key)`` is the variable for ``key`` (``HOST``…)."""
 

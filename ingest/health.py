@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config.environment import positive_number
 from config.programme import Programme
 from guichet.errors import ConfigError
 from ingest.archive import RawArchive
@@ -134,22 +135,9 @@ class AlertSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AlertSettings:
-        minutes = _positive(env, WORKER_MINUTES_ENV, DEFAULT_WORKER_MINUTES)
-        hours = _positive(env, MAILBOX_HOURS_ENV, DEFAULT_MAILBOX_HOURS)
+        minutes = positive_number(env, WORKER_MINUTES_ENV) or DEFAULT_WORKER_MINUTES
+        hours = positive_number(env, MAILBOX_HOURS_ENV) or DEFAULT_MAILBOX_HOURS
         return cls(dt.timedelta(minutes=minutes), dt.timedelta(hours=hours))
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    text = (env.get(name) or "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text.replace(",", "."))
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise ConfigError(f"{name} : « {text} » n'est pas un nombre positif")
-    return value
 
 
 @dataclass(frozen=True)

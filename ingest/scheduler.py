@@ -48,6 +48,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from config.environment import positive_number
 from config.programme import Programme
 from guichet.errors import ConfigError, GuichetError
 from ingest import watchdog
@@ -83,29 +84,16 @@ class ScheduleSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScheduleSettings:
-        seconds = _positive_number(env, POLL_SECONDS_ENV)
+        seconds = positive_number(env, POLL_SECONDS_ENV)
         if seconds is not None:
             return cls(poll_every=dt.timedelta(seconds=seconds))
-        minutes = _positive_number(env, POLL_MINUTES_ENV)
+        minutes = positive_number(env, POLL_MINUTES_ENV)
         return cls(poll_every=dt.timedelta(minutes=minutes or DEFAULT_POLL_MINUTES))
 
     @property
     def misfire_grace(self) -> int:
         """A cycle later than one interval is dropped: the next one is due anyway."""
         return max(int(self.poll_every.total_seconds()), 1)
-
-
-def _positive_number(env: Mapping[str, str], name: str) -> float | None:
-    text = (env.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text.replace(",", "."))
-    except ValueError as e:
-        raise ConfigError(f"{name} : « {text} » n'est pas un nombre") from e
-    if not value > 0:
-        raise ConfigError(f"{name} : un nombre positif est attendu (reçu « {text} »)")
-    return value
 
 
 @dataclass(frozen=True)
