@@ -149,6 +149,10 @@ class Desk:
     def refuse(self, request: Request, status_code: int, message: str) -> HTMLResponse:
         return self.page(request, "erreur.html.j2", status_code, message=message, title="Refusé")
 
+    def refuse_form(self, request: Request) -> HTMLResponse:
+        """A form posted without its CSRF token, or with a stale one."""
+        return self.refuse(request, 403, "Jeton de sécurité manquant ou périmé : rechargez la page.")
+
     # --- who is there ---------------------------------------------------------------------
 
     def user(self, request: Request, session: Any) -> DeskUser | None:
@@ -222,9 +226,7 @@ def create_app(desk: Desk) -> Starlette:
     async def login(request: Request) -> Response:
         form = await _form(request)
         if form is None:
-            return desk.refuse(
-                request, 403, "Jeton de sécurité manquant ou périmé : rechargez la page."
-            )
+            return desk.refuse_form(request)
         email = (form.get("email") or "").strip().lower()
         client = request.client.host if request.client else "?"
         keys = [f"adresse:{email}", f"client:{client}"]
@@ -260,9 +262,7 @@ def create_app(desk: Desk) -> Starlette:
     async def logout(request: Request) -> Response:
         form = await _form(request)
         if form is None:
-            return desk.refuse(
-                request, 403, "Jeton de sécurité manquant ou périmé : rechargez la page."
-            )
+            return desk.refuse_form(request)
         with sessions.begin() as session:
             user = desk.user(request, session)
             if user is not None:
@@ -369,9 +369,7 @@ def create_app(desk: Desk) -> Starlette:
         async def endpoint(request: Request) -> Response:
             form = await _form(request)
             if form is None:
-                return desk.refuse(
-                    request, 403, "Jeton de sécurité manquant ou périmé : rechargez la page."
-                )
+                return desk.refuse_form(request)
             with sessions.begin() as session:
                 user = desk.user(request, session)
                 if user is None:
