@@ -7,18 +7,20 @@ named by ``GUICHET_PROGRAMMES_DIR``); no code is specific to one programme.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import VERSION as PYDANTIC_VERSION
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
-
 from guichet.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 PROGRAMMES_DIR = Path(__file__).parent / "programmes"
 
@@ -36,12 +38,17 @@ FieldType = Literal[
 ]
 
 
-class _Strict(BaseModel):
-    # defer_build: the validators are built on the first validation, which a programme
-    # read back from the cache (load_programme_file) never needs
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+class _Strict:
+    # The specs are plain frozen dataclasses, so that a programme read back from the cache
+    # (load_programme_file) needs no pydantic; pydantic validates them from YAML (with this
+    # config: an unknown key is an error), and each checks itself in ``__post_init__``.
+    __pydantic_config__ = {"extra": "forbid"}
 
 
+_spec = dataclass(frozen=True, kw_only=True)
+
+
+@_spec
 class FieldSpec(_Strict):
     """One field of a form: its record key, how it is printed, how it is normalised."""
 
@@ -55,14 +62,13 @@ class FieldSpec(_Strict):
     detail_key: str | None = None  # yes_no: where the text after the answer goes
     template_answer: str | None = None  # text the blank form prints as the answer
     inline_without_separator: bool = False  # "Fait à Bruxelles": no colon after the label
-    choices: dict[str, tuple[str, ...]] = {}  # choice: value -> phrases that mean it
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # choice: value -> phrases that mean it
     options: tuple[str, ...] = ()  # multi_choice: the printed options, in order
     max_lines: int | None = None
     min: int = 1  # score bounds
     max: int = 10
 
-    @model_validator(mode="after")
-    def _consistent(self) -> FieldSpec:
+    def __post_init__(self) -> None:
         if self.label is None and not self.derived:
             raise ValueError("a field needs a label unless it is derived")
         if self.type == "choice" and not self.choices:
@@ -71,13 +77,13 @@ class FieldSpec(_Strict):
             raise ValueError("a multi_choice field needs options")
         if self.detail_key and self.type != "yes_no":
             raise ValueError("detail_key goes with type yes_no")
-        return self
 
     @property
     def labels(self) -> tuple[str, ...]:
         return ((self.label,) if self.label else ()) + self.variants
 
 
+@_spec
 class SectionSpec(_Strict):
     id: str
     fields: tuple[FieldSpec, ...]
@@ -86,24 +92,19 @@ class SectionSpec(_Strict):
     column_prefix: str = ""  # heads its fields in the export ("B{n}. ": n, the field's rank)
 
 
+@_spec
 class FormSpec(_Strict):
     sections: tuple[SectionSpec, ...]
     stops: tuple[str, ...] = ()
     ignore_patterns: tuple[str, ...] = ()  # regexes of instructions never part of an answer
     chars_per_line: int = 95
 
-    @field_validator("ignore_patterns")
-    @classmethod
-    def _valid_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
+    def __post_init__(self) -> None:
+        for pattern in self.ignore_patterns:
             try:
                 re.compile(pattern)
             except re.error as e:
-                raise ValueError(f"invalid regex {pattern!r}: {e}") from e
-        return value
-
-    @model_validator(mode="after")
-    def _unique_keys(self) -> FormSpec:
+                raise ValueError(f"ignore_patterns: invalid regex {pattern!r}: {e}") from e
         keys = [f.key for s in self.sections for f in s.fields]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
@@ -112,7 +113,6 @@ class FormSpec(_Strict):
         for f in self.fields():
             if f.detail_key and f.detail_key not in by_key:
                 raise ValueError(f"{f.key}: detail_key {f.detail_key} is not a field")
-        return self
 
     def fields(self) -> Iterator[FieldSpec]:
         for section in self.sections:
@@ -132,6 +132,7 @@ class FormSpec(_Strict):
         raise KeyError(key)
 
 
+@_spec
 class AnnexSpec(_Strict):
     key: str
     label: str
@@ -141,37 +142,44 @@ class AnnexSpec(_Strict):
     years: int | None = None  # bilans: how many distinct financial years are required
 
 
+@_spec
 class MailboxSpec(_Strict):
     id: str
     address: str
 
 
+@_spec
 class SubjectSpec(_Strict):
     convention: str
     parts: tuple[str, ...]  # fixed parts before the structure name, in order
     year: int | None = None
 
 
+@_spec
 class RecognitionSpec(_Strict):
     phrases: tuple[str, ...]
 
 
+@_spec
 class PeriodSpec(_Strict):
     start: dt.date
     end: dt.date
 
 
+@_spec
 class PersonSpec(_Strict):
     name: str
     email: str
     phone: str | None = None
 
 
+@_spec
 class RegionSpec(_Strict):
     name: str
     postcodes: tuple[int, int]  # first and last postal code, inclusive
 
 
+@_spec
 class EligibilitySpec(_Strict):
     """Rules a coordinator is warned about; they never make a dossier incomplete."""
 
@@ -181,6 +189,7 @@ class EligibilitySpec(_Strict):
     region: RegionSpec | None = None  # the address's postal code should fall in it
 
 
+@_spec
 class ReminderSpec(_Strict):
     """A reminder to applicants whose dossier is still incomplete, before the deadline."""
 
@@ -188,12 +197,14 @@ class ReminderSpec(_Strict):
     at: dt.time  # local time
 
 
+@_spec
 class DigestSpec(_Strict):
     at: dt.time = dt.time(8, 0)  # local time of the daily digest
     recipients: tuple[str, ...] = ()  # default: the programme manager
     final_delay_minutes: int = 5  # the deadline-day digest, this long after the deadline
 
 
+@_spec
 class NotificationsSpec(_Strict):
     """Mails guichet sends: to applicants (from one of the programme's mailboxes) and the
     coordinators' digest."""
@@ -206,23 +217,22 @@ class NotificationsSpec(_Strict):
     reminders: tuple[ReminderSpec, ...] = ()
     daily_cap: int = 4  # mails to one recipient per day, results excepted
     decisions_warning_days: int = 2  # the digest warns this long before the results date
-    digest: DigestSpec = DigestSpec()
+    digest: DigestSpec = field(default_factory=DigestSpec)
     # What an acknowledgement repeats back: these fields (named by their title, else their
     # label), then per section « n réponses sur m » (« notes » for scores) under its name.
     summary_fields: tuple[str, ...] = ()
-    summary_counts: dict[str, str] = {}  # section id -> how the acknowledgement names it
+    summary_counts: dict[str, str] = field(default_factory=dict)  # section id -> how the acknowledgement names it
 
-    @field_validator("same_missing_every_days", "follow_up_after_days")
-    @classmethod
-    def _days(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError("must be 0 or more days")
-        return value
+    def __post_init__(self) -> None:
+        for name in ("same_missing_every_days", "follow_up_after_days"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be 0 or more days")
 
 
 Language = Literal["fr", "nl", "en"]  # the languages guichet writes to applicants in
 
 
+@_spec
 class FieldWords(_Strict):
     """A field as mails in another language name it: its title, and for a field named by
     its number (« question 12 ») the form's question, quoted when it is missing."""
@@ -231,15 +241,17 @@ class FieldWords(_Strict):
     question: str | None = None
 
 
+@_spec
 class LanguageWords(_Strict):
     """What mails to applicants show of the programme, in one language other than the
     form's: fields (by key), annexes (by key) and summary sections (by id)."""
 
-    fields: dict[str, FieldWords] = {}
-    annexes: dict[str, str] = {}
-    sections: dict[str, str] = {}
+    fields: dict[str, FieldWords] = field(default_factory=dict)
+    annexes: dict[str, str] = field(default_factory=dict)
+    sections: dict[str, str] = field(default_factory=dict)
 
 
+@_spec
 class LanguagesSpec(_Strict):
     """The languages mails to applicants are written in: the applicant's (detected from
     their mail and dossier) when offered, else ``default``. ``form`` is the language of
@@ -249,18 +261,17 @@ class LanguagesSpec(_Strict):
     offered: tuple[Language, ...] = ("fr",)
     default: Language = "fr"
     form: Language = "fr"
-    words: dict[Language, LanguageWords] = {}
+    words: dict[Language, LanguageWords] = field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _default_offered(self) -> LanguagesSpec:
+    def __post_init__(self) -> None:
         if self.default not in self.offered:
             raise ValueError(f"default: {self.default} is not in offered")
         for language in self.words:
             if language not in self.offered or language == self.form:
                 raise ValueError(f"words: {language} is not offered, or is the form's language")
-        return self
 
 
+@_spec
 class Programme(_Strict):
     id: str
     name: str
@@ -275,9 +286,9 @@ class Programme(_Strict):
     recognition: RecognitionSpec
     form: FormSpec
     annexes: tuple[AnnexSpec, ...] = ()
-    eligibility: EligibilitySpec = EligibilitySpec()
-    notifications: NotificationsSpec = NotificationsSpec()
-    languages: LanguagesSpec = LanguagesSpec()
+    eligibility: EligibilitySpec = field(default_factory=EligibilitySpec)
+    notifications: NotificationsSpec = field(default_factory=NotificationsSpec)
+    languages: LanguagesSpec = field(default_factory=LanguagesSpec)
     retention_days: int = 365  # personal data kept this long after results_date (guichet purge)
     # The blank form as distributed (a .docx beside the programme file): the reader aligns
     # filled dossiers with its text. ``folder`` is set by the loader, never written in YAML.
@@ -290,8 +301,15 @@ class Programme(_Strict):
             return None
         return (self.folder or PROGRAMMES_DIR) / self.blank_form
 
-    @model_validator(mode="after")
-    def _summary_names_the_form(self) -> Programme:
+    def __post_init__(self) -> None:
+        self._known_zone()
+        self._naive_deadline()
+        self._summary_names_the_form()
+        self._every_language_names_what_mails_show()
+        self._sender_is_a_mailbox()
+        self._eligibility_fields_exist()
+
+    def _summary_names_the_form(self) -> None:
         keys = set(self.field_keys())
         sections = {section.id for section in self.form.sections}
         for key in self.notifications.summary_fields:
@@ -300,10 +318,8 @@ class Programme(_Strict):
         for section in self.notifications.summary_counts:
             if section not in sections:
                 raise ValueError(f"notifications.summary_counts: {section} is not a section")
-        return self
 
-    @model_validator(mode="after")
-    def _every_language_names_what_mails_show(self) -> Programme:
+    def _every_language_names_what_mails_show(self) -> None:
         """Each offered language other than the form's names every field a mail can name
         (required, summarised), with its question when named by number, every annex and
         every summarised section; and names nothing the programme does not have."""
@@ -333,14 +349,11 @@ class Programme(_Strict):
             unnamed = sorted(set(self.notifications.summary_counts) - set(words.sections))
             if unnamed:
                 raise ValueError(f"{where}.sections: {unnamed[0]} has no name")
-        return self
 
-    @model_validator(mode="after")
-    def _sender_is_a_mailbox(self) -> Programme:
+    def _sender_is_a_mailbox(self) -> None:
         chosen = self.notifications.from_mailbox
         if chosen is not None and chosen not in {m.id for m in self.mailboxes}:
             raise ValueError(f"notifications.from_mailbox: {chosen} is not a mailbox id")
-        return self
 
     @property
     def sender_mailbox(self) -> MailboxSpec | None:
@@ -355,30 +368,22 @@ class Programme(_Strict):
             return recipients
         return (self.manager.email,) if self.manager else ()
 
-    @model_validator(mode="after")
-    def _eligibility_fields_exist(self) -> Programme:
+    def _eligibility_fields_exist(self) -> None:
         keys = set(self.field_keys())
         for name in ("founded_field", "address_field"):
             key = getattr(self.eligibility, name)
             if key is not None and key not in keys:
                 raise ValueError(f"eligibility.{name}: {key} is not a field of the form")
-        return self
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(self) -> None:
         try:
-            ZoneInfo(value)
+            ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {value!r}") from e
-        return value
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from e
 
-    @field_validator("deadline")
-    @classmethod
-    def _naive_deadline(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is not None:
-            raise ValueError("give the deadline in local time, without an offset")
-        return value
+    def _naive_deadline(self) -> None:
+        if self.deadline is not None and self.deadline.tzinfo is not None:
+            raise ValueError("deadline: give it in local time, without an offset")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -418,9 +423,7 @@ def load_programme_file(path: Path) -> Programme:
         raw = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"{path} : illisible ({e.strerror})") from e
-    key = cache.key(
-        raw, str(path.resolve()).encode(), Path(__file__).read_bytes(), PYDANTIC_VERSION.encode()
-    )
+    key = cache.key(raw, str(path.resolve()).encode(), Path(__file__).read_bytes(), _validator_version())
     programme = cache.load("programmes", key, Programme)
     if programme is None:
         programme = _validate_file(path, raw)
@@ -431,8 +434,20 @@ def load_programme_file(path: Path) -> Programme:
     return programme
 
 
+def _validator_version() -> bytes:
+    """The validating library's version (a new one may read the same YAML otherwise),
+    read from its files: importing it is what the cache saves."""
+    spec = importlib.util.find_spec("pydantic")
+    version = Path(spec.origin).with_name("version.py") if spec and spec.origin else None
+    try:
+        return version.read_bytes() if version else b""
+    except OSError:
+        return b""
+
+
 def _validate_file(path: Path, raw: bytes) -> Programme:
     import yaml
+    from pydantic import TypeAdapter, ValidationError
 
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
@@ -445,7 +460,7 @@ def _validate_file(path: Path, raw: bytes) -> Programme:
     if "folder" in data:
         raise ConfigError(f"{path} : clé « folder » : réservée (le dossier du fichier)")
     try:
-        programme = Programme.model_validate({**data, "folder": path.parent})
+        programme = TypeAdapter(Programme).validate_python({**data, "folder": path.parent})
     except ValidationError as e:
         raise ConfigError(f"{path} : {_describe(e)}") from e
     return programme

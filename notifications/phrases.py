@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from triage.models import ROLE_DAMAGED, ROLE_NOT_READ
+from triage.states import ROLE_DAMAGED, ROLE_NOT_READ
 
 FRENCH = "fr"
 LANGUAGES = ("fr", "nl", "en")  # those with templates

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -22,7 +22,7 @@ from babel.numbers import format_decimal
 from config.programme import NUMBERED_TITLE, LanguageWords, Programme
 from notifications.phrases import FRENCH, phrases
 from parsers.safe_text import visible
-from triage.models import OWN_MAIL, Application
+from triage.states import OWN_MAIL, RETIRE
 from triage.verdict import (
     AUTOMATIQUE,
     COMPLET,
@@ -32,6 +32,9 @@ from triage.verdict import (
     NON_CANDIDATURE,
     required_unread,
 )
+
+if TYPE_CHECKING:
+    from triage.models import Application
 
 LOCALE = "fr_BE"
 UNREAD_TEXT_LIMIT = 60  # characters of an unread answer quoted to coordinators
@@ -43,7 +46,7 @@ STATUS_LABELS = {
     NON_CANDIDATURE: "Pas une candidature",
     AUTOMATIQUE: "Réponse automatique",
     OWN_MAIL: "Envoyé par guichet",
-    "retire": "Retiré",  # triage.models.RETIRE, given by a coordinator (issue #13)
+    RETIRE: "Retiré",  # given by a coordinator (issue #13)
 }
 
 DECISION_LABELS = {

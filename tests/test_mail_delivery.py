@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -302,12 +303,10 @@ def test_the_daily_digest_goes_to_coordinators_once_with_the_export_attached(
     from notifications.digest_mail import send_digest
 
     coordinator = accounts.users["programme"]  # the manager's mailbox, which guichet polls
-    notifications = BLOSSOM.notifications.model_copy(
-        update={
-            "digest": BLOSSOM.notifications.digest.model_copy(update={"recipients": (coordinator,)})
-        }
+    notifications = replace(
+        BLOSSOM.notifications, digest=replace(BLOSSOM.notifications.digest, recipients=(coordinator,))
     )
-    programme = BLOSSOM.model_copy(update={"notifications": notifications})
+    programme = replace(BLOSSOM, notifications=notifications)
     raw = dossier_mail(VELO, annexes=("statuts",))
     accounts.append("info", raw, brussels(2026, 9, 3, 9, 0))
     poll(world, brussels(2026, 9, 3, 9, 2), checker)

@@ -227,9 +227,9 @@ def test_other_missing_items_are_not_the_same_thing() -> None:
 
 def test_the_limit_is_a_programme_setting_and_zero_lifts_it() -> None:
     spec = BLOSSOM.notifications
-    loose = BLOSSOM.model_copy(update={"notifications": spec.model_copy(update={"same_missing_every_days": 0})})
+    loose = replace(BLOSSOM, notifications=replace(spec, same_missing_every_days=0))
     assert [k for k, _, _ in season(brussels(2026, 9, 8, 9, 0), loose)] == [ACCUSE, RELANCE, RAPPEL, RAPPEL]
-    strict = BLOSSOM.model_copy(update={"notifications": spec.model_copy(update={"same_missing_every_days": 7})})
+    strict = replace(BLOSSOM, notifications=replace(spec, same_missing_every_days=7))
     # a week: the follow-up waits for it, and both reminders fall within the week after
     assert [(k, at.day) for k, at, _ in season(brussels(2026, 9, 1, 9, 0), strict)] == [
         (ACCUSE, 1), (RELANCE, 8)]  # fmt: skip

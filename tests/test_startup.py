@@ -34,3 +34,39 @@ def test_the_general_help_still_lists_every_command() -> None:
 
     modules = imported("--help")
     assert {f"guichet.commands.{name}" for name in COMMANDS} <= set(modules)
+
+
+LOADED = """
+import json, sys
+from guichet import cli
+try:
+    cli.main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def top_level_modules(*argv: str, env: dict[str, str]) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", LOADED, *argv], capture_output=True, text=True, check=True, env=env
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_parse_and_check_load_neither_the_validator_nor_the_store(tmp_path) -> None:
+    """Issue #15: with the programmes in the cache, `guichet parse` and `guichet check`
+    import neither pydantic (the programme is read back as plain dataclasses) nor
+    SQLAlchemy (the wording of statuses comes from triage.states), nor rich."""
+    import os
+
+    from tests.samples import SAMPLES
+
+    env = {**os.environ, "GUICHET_CACHE_DIR": str(tmp_path / "cache")}
+    docx = str(SAMPLES / "dossiers" / "p001.docx")
+    first = top_level_modules("parse", docx, env=env)
+    assert "pydantic" in first  # an empty cache: the programme files are validated
+    assert {"pydantic", "sqlalchemy", "rich"}.isdisjoint(top_level_modules("parse", docx, env=env))
+    check = top_level_modules("check", str(SAMPLES / "emails" / "pe001.eml"), env=env)
+    assert {"pydantic", "sqlalchemy", "rich"}.isdisjoint(check)
+    assert "email_validator" in check  # the dossier was read and normalised

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -107,7 +108,7 @@ def test_deadline_in_brussels_time(received: dt.datetime, status: str) -> None:
 
 
 def test_deadline_in_winter_time() -> None:
-    winter = PROGRAMME.model_copy(update={"deadline": dt.datetime(2026, 1, 15, 10, 0)})
+    winter = replace(PROGRAMME, deadline=dt.datetime(2026, 1, 15, 10, 0))
     assert (
         decide(evidence(received=dt.datetime(2026, 1, 15, 8, 30, tzinfo=UTC)), winter).status
         == "complet"

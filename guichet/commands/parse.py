@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from guichet.errors import UnreadableDocument
@@ -91,37 +93,41 @@ def print_explanation(dossier, name: str) -> None:
     for key, reading in dossier.readings.items():
         spec = form.field(key)
         value = dossier.fields[key]
-        shown = "—" if value is None else ("oui" if value else "non") if isinstance(value, bool) else str(value)
         raw = "(rubrique introuvable)" if reading.raw is None else reading.raw or "(rien)"
         where = ", ".join(filter(None, [reading.location, READERS.get(reading.reader, reading.reader)]))
-        table.add_row(f"{spec.title or spec.label or key}\n[dim]{key}[/dim]", shown, STATES[reading.state], raw, where,
+        table.add_row(f"{spec.title or spec.label or key}\n[dim]{key}[/dim]", shown(value), STATES[reading.state], raw, where,
                       style=styles.get(reading.state))
     console.print(table)
 
 
 def print_summary(dossier, name: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
-    labels = {f.key: (f.label or f.key) for f in dossier.programme.form.fields()}
-    table = Table(title=f"{name} — {dossier.programme.name} ({dossier.format})", show_lines=False)
-    table.add_column("Champ", overflow="fold", max_width=40)
-    table.add_column("Valeur", overflow="fold")
+    """Each field's label and key, then its value indented below (wrapped to the terminal);
+    plain text, which prints at once where a table would cost more than the reading."""
+    width = max(40, min(shutil.get_terminal_size().columns, 100))
+    out = [f"{name} — {dossier.programme.name} ({dossier.format})", ""]
+    labels = {f.key: f.label for f in dossier.programme.form.fields()}
     for key, value in dossier.fields.items():
-        shown = (
-            "—" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
-        )
-        if isinstance(value, bool):
-            shown = "oui" if value else "non"
-        style = "red" if key in dossier.missing else None
-        table.add_row(f"{labels[key]}\n[dim]{key}[/dim]", shown, style=style)
-    console.print(table)
+        out.extend(textwrap.wrap(f"{labels[key]} · {key}" if labels[key] else key, width, break_on_hyphens=False))
+        missing = " (manquant)" if key in dossier.missing else ""
+        for line in shown(value).splitlines() or [""]:
+            out.extend(textwrap.wrap(line + missing, width, initial_indent="    ",
+                                     subsequent_indent="    ") or ["    "])
+            missing = ""
+    out.append("")
     if dossier.missing:
-        console.print(
-            f"[bold]Manquant ({len(dossier.missing)}) :[/bold] " + ", ".join(dossier.missing)
-        )
+        out.append(f"Manquant ({len(dossier.missing)}) : " + ", ".join(dossier.missing))
     else:
-        console.print("[bold]Rien ne manque.[/bold]")
-    for warning in dossier.warnings:
-        console.print(f"• {warning}")
+        out.append("Rien ne manque.")
+    out.extend(f"• {warning}" for warning in dossier.warnings)
+    print("\n".join(out))
+
+
+def shown(value) -> str:
+    """A field's value as a person reads it."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, list):
+        return ", ".join(value)
+    return str(value)
