@@ -3,7 +3,10 @@
 This is the one entry point other packages use: ``parse_dossier(data, filename)``.
 The steps: tell the format from the content, read text blocks (Word or PDF; legacy
 formats through LibreOffice), recognise the programme from the text, fill the form,
-normalise each value by its type, and list what a coordinator must know.
+normalise each value by its type, and list what a coordinator must know. The first
+steps, which work on the stranger's file, run in the reader's capped child
+(``read_form``); the values are given here (``finish``), the normalisers having been
+loaded while the child worked.
 """
 
 from __future__ import annotations
@@ -12,17 +15,20 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from config.programme import FieldSpec, Programme, all_programmes, load_programme
 from guichet.errors import UnknownForm, UnsupportedFormat
 from parsers import normalise
-from parsers.alignment import AlignedAnswer, Aligner, Template
 from parsers.blocks import Block, DocumentText
 from parsers.choices import read_choices
 from parsers.filling import FillResult, FormFiller, RawAnswer, raw_answer
+from parsers.isolation import run_isolated
 from parsers.labels import key_of
 from parsers.sniff import sniff
+
+if TYPE_CHECKING:
+    from parsers.alignment import AlignedAnswer, Aligner
 
 CONVERTIBLE = {"ole2": ".doc", "odt": ".odt", "rtf": ".rtf"}
 MIN_COVERAGE = 0.35  # share of a form's labels a document must show to be that form
@@ -79,44 +85,101 @@ class ParsedDossier:
         }
 
 
+@dataclass
+class FormReading:
+    """A document's text and its programme's form filled from it, before normalisation:
+    what the reader child sends back (``read_form``). ``unknown`` says why the document is
+    no programme's form (then nothing is filled)."""
+
+    doc: DocumentText
+    programme_id: str | None = None
+    result: FillResult | None = None
+    aligned: dict[str, AlignedAnswer] = field(default_factory=dict)
+    unknown: str | None = None
+    converted_from: str | None = None  # ".doc", ".odt", ... when LibreOffice converted it
+
+
 def parse_dossier(data: bytes, filename: str, programme_id: str | None = None) -> ParsedDossier:
     """Parse a dossier; the programme is recognised from the content unless given.
 
     Raises ``UnreadableDocument`` (or a subclass: ``EncryptedDocument``,
     ``ScannedDocument``, ``UnsupportedFormat``, ``UnknownForm``) with a French message.
     """
-    doc, converted_from = read_document(data, filename)
-    return fill_document(doc, programme_id, converted_from=converted_from)
+    return finish(read_form(data, filename, programme_id))
 
 
-def read_document(
-    data: bytes, filename: str, *, seconds: float | None = None
-) -> tuple[DocumentText, str | None]:
-    """Text blocks of a Word, PDF or (converted) legacy document.
+def read_form(
+    data: bytes,
+    filename: str,
+    programme_id: str | None = None,
+    *,
+    seconds: float | None = None,
+    converted_from: str | None = None,
+) -> FormReading:
+    """Read a Word, PDF or (converted) legacy document and fill its programme's form,
+    in the reader's capped child (``parsers.isolation``): reading, recognising the form,
+    filling and aligning all work on the stranger's file, and run under its caps while
+    this process loads the normalisers that ``finish`` gives the values with.
 
-    Word and PDF files are read in a child process capped in time and memory
-    (``parsers.isolation``); ``seconds``, when given, shortens the time cap (what is left
-    of a mail's budget).
+    ``seconds``, when given, shortens the time cap (what is left of a mail's budget);
+    ``converted_from`` names the format of ``data`` before a conversion done elsewhere.
     """
     kind = sniff(data, filename)
-    if kind == "pdf":
-        from parsers.pdf_reader import DEFAULT_LIMITS, read_pdf
-
-        return read_pdf(data, limits=_shorter(DEFAULT_LIMITS, seconds)), None
-    if kind in ("docx", "docm"):
-        from parsers.word_reader import DEFAULT_LIMITS, read_word
-
-        return read_word(data, limits=_shorter(DEFAULT_LIMITS, seconds)), None
     if kind in CONVERTIBLE:
         from parsers.convert import convert_to_docx
-        from parsers.word_reader import DEFAULT_LIMITS, read_word
+        from parsers.word_reader import DEFAULT_LIMITS
 
-        suffix = CONVERTIBLE[kind]
         limits = _shorter(DEFAULT_LIMITS, seconds)
-        converted = convert_to_docx(data, suffix, timeout=120 if seconds is None else limits.seconds)
-        return read_word(converted, limits=limits), suffix
+        converted_from = CONVERTIBLE[kind]
+        data = convert_to_docx(data, converted_from, timeout=120 if seconds is None else limits.seconds)
+        kind = "docx"
+    if kind == "pdf":
+        from parsers.pdf_reader import DEFAULT_LIMITS, TASK
+    elif kind in ("docx", "docm"):
+        from parsers.word_reader import DEFAULT_LIMITS, TASK, check_package
+
+        check_package(data)  # an absurd package is refused before the child is asked
+    else:
+        raise _unsupported(filename, kind)
+    limits = _shorter(DEFAULT_LIMITS, seconds)
+    reading = run_isolated(
+        _read_and_fill,
+        (data, kind, programme_id, limits),
+        seconds=limits.seconds,
+        memory_bytes=limits.memory_bytes,
+        task=TASK,
+        meanwhile=normalise.load,
+    )
+    return replace(reading, converted_from=converted_from)
+
+
+def _read_and_fill(data: bytes, kind: str, programme_id: str | None, limits: Any) -> FormReading:
+    """In the reader's child: the document read and its form filled (``read_form``)."""
+    if kind == "pdf":
+        from parsers.pdf_reader import read_pdf
+
+        doc = read_pdf(data, isolated=False, limits=limits)
+    else:
+        from parsers.word_reader import read_word
+
+        doc = read_word(data, isolated=False)
+    return fill_form(doc, programme_id)
+
+
+def fill_form(doc: DocumentText, programme_id: str | None = None) -> FormReading:
+    """The programme's form filled from a document read, and aligned with its blank form."""
+    try:
+        programme, result = recognise(doc, programme_id)
+    except UnknownForm as e:
+        return FormReading(doc, unknown=e.message)
+    aligner = _aligner(programme.id)
+    aligned = aligner.read(result.texts, result) if aligner else {}
+    return FormReading(doc, programme.id, result, aligned)
+
+
+def _unsupported(filename: str, kind: str) -> UnsupportedFormat:
     shown = filename.rsplit(".", 1)[-1].lower() if "." in filename else kind
-    raise UnsupportedFormat(
+    return UnsupportedFormat(
         f"format non pris en charge (« {shown} ») : le dossier doit être un fichier Word (.docx) ou PDF."
     )
 
@@ -141,6 +204,7 @@ def _aligner(programme_id: str) -> Aligner | None:
     if programme.blank_form_path is None:
         return None
     from config import cache as disk
+    from parsers.alignment import Aligner
 
     blank = programme.blank_form_path.read_bytes()
     code = Path(__file__).parent
@@ -154,6 +218,7 @@ def _aligner(programme_id: str) -> Aligner | None:
 
 
 def _build_aligner(programme: Programme, blank: bytes) -> Aligner:
+    from parsers.alignment import Aligner, Template
     from parsers.word_reader import read_word
 
     programme_id = programme.id
@@ -194,11 +259,20 @@ def recognise(doc: DocumentText, programme_id: str | None = None) -> tuple[Progr
 
 
 def fill_document(doc: DocumentText, programme_id: str | None = None, *, converted_from: str | None = None) -> ParsedDossier:
-    programme, result = recognise(doc, programme_id)
+    """The record of a document read in this process (``parse_dossier`` reads in the child)."""
+    return finish(replace(fill_form(doc, programme_id), converted_from=converted_from))
+
+
+def finish(reading: FormReading) -> ParsedDossier:
+    """The record of a filled form: each answer normalised by its field's type, the
+    states, and what a coordinator must know. Raises ``UnknownForm`` for a document that
+    is no programme's form."""
+    if reading.programme_id is None or reading.result is None:
+        raise UnknownForm(reading.unknown or "ce document n'est le dossier d'aucun programme connu.")
+    doc, result, aligned, converted_from = reading.doc, reading.result, reading.aligned, reading.converted_from
+    programme = load_programme(reading.programme_id)
     form = programme.form
     blocks = result.blocks
-    aligner = _aligner(programme.id)
-    aligned = aligner.read(result.texts, result) if aligner else {}
     any_order = {f.key for section in form.sections if section.any_order for f in section.fields}
     fields: dict[str, Any] = {}
     readings: dict[str, FieldReading] = {}

@@ -24,9 +24,11 @@ import atexit
 import math
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -47,23 +49,16 @@ _ROOT = str(Path(__file__).resolve().parent.parent)  # where the ``parsers`` pac
 class _Child:
     """One warm reader process and the two ends of its pipes."""
 
-    def __init__(self, preload: Sequence[str] = ()) -> None:
+    def __init__(self, preload: Sequence[str] = (), *, fork: bool = False) -> None:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
-        code = (
-            "import sys; from parsers.isolation import _serve; "
-            "_serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])"
-        )
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", code, str(request_read), str(reply_write), *preload],
-                pass_fds=(request_read, reply_write),
-                stdin=subprocess.DEVNULL,
-                env=env,
-                close_fds=True,
-            )
+            if fork:
+                self.process: subprocess.Popen[bytes] | _Forked = _fork(
+                    (request_read, reply_write), preload
+                )
+            else:
+                self.process = _spawn((request_read, reply_write), preload)
         finally:
             os.close(request_read)
             os.close(reply_write)
@@ -89,6 +84,72 @@ class _Child:
                 self.process.wait()
 
 
+def _spawn(ends: tuple[int, int], preload: Sequence[str]) -> subprocess.Popen[bytes]:
+    """A fresh interpreter serving on ``ends`` (its request and reply pipe ends)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+    code = (
+        "import sys; from parsers.isolation import _serve; "
+        "_serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, ends), *preload],
+        pass_fds=ends,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        close_fds=True,
+    )
+
+
+def _fork(ends: tuple[int, int], preload: Sequence[str]) -> _Forked:
+    """A copy of this process serving on ``ends``, which skips an interpreter's start.
+    Only for a process with one thread (a thread holding a lock at the fork would leave
+    it held in the copy): the command line, before it has done anything."""
+    pid = os.fork()
+    if pid:
+        return _Forked(pid)
+    code = 1  # the copy never returns into its parent's code
+    try:
+        low, high = sorted(ends)  # only its own pipe ends and the standard streams stay
+        os.closerange(3, low)
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, os.sysconf("SC_OPEN_MAX"))
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        _serve(*ends, preload)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+class _Forked:
+    """A forked child, with the part of ``subprocess.Popen`` that ``_Child`` uses."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.005)
+        return code
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+
 _idle: list[_Child] = []
 _lock = threading.Lock()
 
@@ -110,9 +171,10 @@ def _give_back(child: _Child) -> None:
 
 def warm_up(*modules: str) -> None:
     """Start a child now, importing ``modules``, while this process does other work
-    (the command line starts it before its own imports: both run at once)."""
+    (the command line starts it before its own imports: both run at once). While this
+    process has a single thread, the child is a fork of it, already started."""
     if not _idle:
-        _give_back(_Child(modules))
+        _give_back(_Child(modules, fork=hasattr(os, "fork") and threading.active_count() == 1))
 
 
 def stop_children(*, wait: bool = True) -> None:
@@ -140,16 +202,18 @@ def run_isolated(
     memory_bytes: int,
     task: str,
     preload: Sequence[str] = (),
+    meanwhile: Callable[[], object] | None = None,
 ) -> T:
     """Call ``func(*args)`` in a warm child process capped in wall time and address space.
 
     ``task`` names the work in the French messages ("Lecture du PDF"); ``preload`` is
-    kept for compatibility (the child imports what ``func`` needs). ``GuichetError``
-    raised by ``func`` reaches the caller as it is.
+    kept for compatibility (the child imports what ``func`` needs). ``meanwhile``, if
+    given, is called here while the child works (its time counts in the wall-time cap).
+    ``GuichetError`` raised by ``func`` reaches the caller as it is.
     """
     child = _take()
     warm = child.files > 0
-    outcome, value = _run_in(child, func, args, seconds, memory_bytes, task)
+    outcome, value = _run_in(child, func, args, seconds, memory_bytes, task, meanwhile)
     if outcome == "error" and warm:
         # A warm child's heap may hold what an earlier file left: the same file in a
         # fresh child gives the answer a first file gets (a failure is rare: cheap)
@@ -166,6 +230,7 @@ def _run_in(
     seconds: float,
     memory_bytes: int,
     task: str,
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[str, Any]:
     """One call in ``child``: ("ok", result) or ("error", exception); the child is kept
     for the next file when it ended well."""
@@ -173,8 +238,11 @@ def _run_in(
     busy = True
     try:
         try:
+            deadline = time.monotonic() + seconds
             child.requests.send((func, args, seconds, memory_bytes, task))
-            if not child.replies.poll(seconds):
+            if meanwhile is not None:
+                meanwhile()
+            if not child.replies.poll(max(0.0, deadline - time.monotonic())):
                 raise UnreadableDocument(
                     f"{task} abandonnée après {seconds:g} s : fichier trop complexe ou endommagé."
                 )

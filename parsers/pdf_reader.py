@@ -40,6 +40,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+TASK = "Lecture du PDF"  # names the reading in the French messages of parsers.isolation
 FIRST_PAGE_LIMITS = Limits(seconds=15.0)
 
 MIN_CHARS_PER_PAGE = 20  # a page with fewer visible characters is an image
@@ -84,7 +85,7 @@ def _run_isolated(func: Callable[..., T], args: tuple[Any, ...], limits: Limits)
         args,
         seconds=limits.seconds,
         memory_bytes=limits.memory_bytes,
-        task="Lecture du PDF",
+        task=TASK,
         preload=READERS,
     )
 

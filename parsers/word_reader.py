@@ -62,6 +62,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+TASK = "Lecture du document Word"  # names the reading in the French messages of parsers.isolation
 
 
 def _w(tag: str) -> str:
@@ -104,7 +105,7 @@ def read_word(
         (data,),
         seconds=limits.seconds,
         memory_bytes=limits.memory_bytes,
-        task="Lecture du document Word",
+        task=TASK,
         preload=READERS,
     )
 

@@ -321,16 +321,16 @@ def stopwatch(monkeypatch: pytest.MonkeyPatch) -> Stopwatch:
     import triage.check
 
     watch = Stopwatch(cost=30.0)
-    real = triage.check.read_document
+    real = triage.check.read_form
 
-    def timed(data: bytes, filename: str, *, seconds: float | None = None):  # noqa: ANN202
+    def timed(data: bytes, filename: str, programme_id: str | None = None, **options):  # noqa: ANN202
         watch.reads.append(filename)
         try:
-            return real(data, filename, seconds=seconds)
+            return real(data, filename, programme_id, **options)
         finally:
             watch.now += watch.cost
 
-    monkeypatch.setattr(triage.check, "read_document", timed)
+    monkeypatch.setattr(triage.check, "read_form", timed)
     return watch
 
 

@@ -64,8 +64,9 @@ def test_parse_and_check_load_neither_the_validator_nor_the_store(tmp_path) -> N
 
     env = {**os.environ, "GUICHET_CACHE_DIR": str(tmp_path / "cache")}
     docx = str(SAMPLES / "dossiers" / "p001.docx")
-    first = top_level_modules("parse", docx, env=env)
-    assert "pydantic" in first  # an empty cache: the programme files are validated
+    first = top_level_modules("parse", docx, env=env)  # an empty cache: the files are validated
+    assert len(list((tmp_path / "cache" / "programmes").glob("*.pickle"))) == 2
+    assert {"sqlalchemy", "rich"}.isdisjoint(first)
     assert {"pydantic", "sqlalchemy", "rich"}.isdisjoint(top_level_modules("parse", docx, env=env))
     check = top_level_modules("check", str(SAMPLES / "emails" / "pe001.eml"), env=env)
     assert {"pydantic", "sqlalchemy", "rich"}.isdisjoint(check)

@@ -25,7 +25,7 @@ from config.environment import check_budget
 from config.programme import Programme, all_programmes, load_programme
 from guichet.errors import ConfigError, GuichetError, UnknownForm, UnreadableDocument
 from parsers.archives import unpack_all
-from parsers.dossier import CONVERTIBLE, ParsedDossier, fill_document, read_document
+from parsers.dossier import CONVERTIBLE, ParsedDossier, finish, read_form
 from parsers.first_page import first_page_text
 from parsers.message import Attachment, Message, read_message
 from parsers.sniff import DOCUMENTS, IMAGES, extension
@@ -239,14 +239,12 @@ def _find_dossiers(
                 outcome = converted[id(file)]
                 if isinstance(outcome, GuichetError):
                     raise outcome
-                doc, _ = read_document(outcome, "dossier.docx", seconds=budget.left())
-                search.texts[id(file)] = _start_of(doc)
-                parsed = fill_document(doc, programme_id, converted_from=CONVERTIBLE[file.kind])
+                reading = read_form(outcome, "dossier.docx", programme_id, seconds=budget.left(),
+                                    converted_from=CONVERTIBLE[file.kind])
             else:
-                doc, _ = read_document(file.data, file.typed_name, seconds=budget.left())
-                search.texts[id(file)] = _start_of(doc)
-                parsed = fill_document(doc, programme_id)
-            search.dossiers.append((file, parsed))
+                reading = read_form(file.data, file.typed_name, programme_id, seconds=budget.left())
+            search.texts[id(file)] = _start_of(reading.doc)
+            search.dossiers.append((file, finish(reading)))
         except UnknownForm:
             pass
         except UnreadableDocument as e:

@@ -55,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from parsers.isolation import warm_up
 
-    warm_up("parsers.word_reader", "parsers.pdf_reader")  # while this process imports
+    # the reader's child imports the readers and the form filler while this process imports
+    warm_up("parsers.word_reader", "parsers.pdf_reader", "parsers.alignment", "parsers.dossier")
     from triage.check import check_message
 
     try:

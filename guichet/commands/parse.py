@@ -43,8 +43,10 @@ READERS = {"alignment": "alignement", "labels": "rubriques"}
 def run(args: argparse.Namespace) -> int:
     from parsers.isolation import warm_up
 
-    # the reader's child starts while this process imports the rest
-    warm_up("parsers.pdf_reader" if args.file.suffix.lower() == ".pdf" else "parsers.word_reader")
+    # the reader's child starts and imports the reader and the form filler (it reads the
+    # file and fills the form) while this process imports the rest
+    reader = "parsers.pdf_reader" if args.file.suffix.lower() == ".pdf" else "parsers.word_reader"
+    warm_up(reader, "parsers.alignment", "parsers.dossier")
     from parsers.dossier import parse_dossier
 
     try:

@@ -12,23 +12,46 @@ scores), ``identifiers`` (enterprise numbers, phones, e-mails), ``answers`` (oui
 
 from __future__ import annotations
 
-from parsers.normalise.answers import parse_choice, parse_yes_no
-from parsers.normalise.dates import parse_date
-from parsers.normalise.identifiers import parse_email, parse_enterprise_number, parse_phone
-from parsers.normalise.quantities import parse_number, parse_score
-from parsers.normalise.text import PLACEHOLDERS, Normalised, clean_text, is_placeholder
+import importlib
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "PLACEHOLDERS",
-    "Normalised",
-    "clean_text",
-    "is_placeholder",
-    "parse_choice",
-    "parse_date",
-    "parse_email",
-    "parse_enterprise_number",
-    "parse_number",
-    "parse_phone",
-    "parse_score",
-    "parse_yes_no",
-]
+if TYPE_CHECKING:
+    from parsers.normalise.answers import parse_choice, parse_yes_no
+    from parsers.normalise.dates import parse_date
+    from parsers.normalise.identifiers import parse_email, parse_enterprise_number, parse_phone
+    from parsers.normalise.quantities import parse_number, parse_score
+    from parsers.normalise.text import PLACEHOLDERS, Normalised, clean_text, is_placeholder
+
+# Each name is loaded with its module on first use: the identifiers' libraries
+# (email_validator, phonenumbers, python-stdnum) take tens of milliseconds to import, and
+# the reader child, which only asks ``is_placeholder``, never needs them.
+_MODULES = {
+    "PLACEHOLDERS": "text",
+    "Normalised": "text",
+    "clean_text": "text",
+    "is_placeholder": "text",
+    "parse_choice": "answers",
+    "parse_yes_no": "answers",
+    "parse_date": "dates",
+    "parse_email": "identifiers",
+    "parse_enterprise_number": "identifiers",
+    "parse_phone": "identifiers",
+    "parse_number": "quantities",
+    "parse_score": "quantities",
+}
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def load() -> None:
+    """Import every normaliser now (while waiting for something else)."""
+    for module in sorted(set(_MODULES.values())):
+        importlib.import_module(f"{__name__}.{module}")
