@@ -8,7 +8,8 @@ the child can fail into an ``UnreadableDocument`` with a French reason.
 The child is warm: one interpreter started once (``python -c`` with this module's
 ``_serve``) and fed the files one after the other over a pipe, so a file costs a pickle
 there and back rather than a process. The reader's module is imported by the child on
-its first file. A child that overran its time (killed), died, or ran out of memory is
+its first file. The command line's child (``warm_up``, in a process with one thread) is
+a fork instead, which skips an interpreter's start. A child that overran its time (killed), died, or ran out of memory is
 dropped, and the next file starts a fresh one; so is a child whose file failed (and the
 file is read again in a fresh child, if the failed one was warm: an earlier file's heap
 must not change a verdict); a child also retires after
@@ -23,14 +24,16 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import pickle
 import resource
+import select
 import signal
+import struct
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,8 +65,8 @@ class _Child:
         finally:
             os.close(request_read)
             os.close(reply_write)
-        self.requests = Connection(request_write, readable=False)
-        self.replies = Connection(reply_read, writable=False)
+        self.requests = _Pipe(request_write)
+        self.replies = _Pipe(reply_read)
         self.files = 0
 
     def close(self, *, kill: bool = False) -> None:
@@ -82,6 +85,54 @@ class _Child:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class _Pipe:
+    """One end of a pipe that carries pickled objects, each after its length (what
+    ``multiprocessing.connection`` does, without the tens of modules it imports)."""
+
+    _HEADER = struct.Struct("!Q")
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    def send(self, value: object) -> None:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(self._HEADER.pack(len(data)) + data)
+        while view:
+            view = view[os.write(self._open(), view):]
+
+    def recv(self) -> Any:
+        (size,) = self._HEADER.unpack(self._read(self._HEADER.size))
+        return pickle.loads(self._read(size))
+
+    def poll(self, timeout: float) -> bool:
+        """Whether something (a value, or the other end's closing) can be read within
+        ``timeout`` seconds."""
+        waiting = select.poll()
+        waiting.register(self._open(), select.POLLIN)
+        return bool(waiting.poll(timeout * 1000))
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def _open(self) -> int:
+        if self.fd is None:
+            raise OSError("pipe closed")
+        return self.fd
+
+    def _read(self, size: int) -> bytearray:
+        data = bytearray(size)
+        view = memoryview(data)
+        done = 0
+        while done < size:
+            read = os.readv(self._open(), [view[done:]])
+            if not read:
+                raise EOFError
+            done += read
+        return data
 
 
 def _spawn(ends: tuple[int, int], preload: Sequence[str]) -> subprocess.Popen[bytes]:
@@ -282,8 +333,8 @@ def _serve(request_fd: int, reply_fd: int, preload: Sequence[str] = ()) -> None:
 
     for module in preload:
         importlib.import_module(module)
-    requests = Connection(request_fd, writable=False)
-    replies = Connection(reply_fd, readable=False)
+    requests = _Pipe(request_fd)
+    replies = _Pipe(reply_fd)
     while True:
         try:
             func, args, seconds, memory_bytes, task = requests.recv()

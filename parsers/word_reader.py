@@ -149,6 +149,10 @@ def _load_main_part(data: bytes) -> etree._Element:
     try:
         return etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as e:
+        if e.code == etree.ErrorTypes.ERR_NO_MEMORY:
+            # libxml2 out of memory (the child's cap) says so as a syntax error: the
+            # document is too big for the cap, not corrupt
+            raise MemoryError from e
         raise UnreadableDocument("document Word corrompu : XML invalide.") from e
 
 

@@ -71,3 +71,24 @@ def test_parse_and_check_load_neither_the_validator_nor_the_store(tmp_path) -> N
     check = top_level_modules("check", str(SAMPLES / "emails" / "pe001.eml"), env=env)
     assert {"pydantic", "sqlalchemy", "rich"}.isdisjoint(check)
     assert "email_validator" in check  # the dossier was read and normalised
+
+
+def test_a_reading_command_skips_the_collection_only_at_exit() -> None:
+    """`guichet parse` leaves the final collection out (gc.freeze at exit), but a process
+    that goes on after it, like this one, still collects everything until it ends."""
+    import gc
+
+    from guichet import cli
+    from tests.samples import SAMPLES
+
+    frozen = gc.get_freeze_count()
+    assert cli.main(["parse", str(SAMPLES / "dossiers" / "p001.docx"), "--json"]) == 0
+    assert gc.get_freeze_count() == frozen
+    probe = (
+        "import atexit, gc, sys\nfrom guichet import cli\n"
+        "atexit.register(lambda: print('frozen at exit', gc.get_freeze_count() > 0))  # runs last\n"
+        "cli.main(['parse', sys.argv[1], '--json'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(SAMPLES / "dossiers" / "p001.docx")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("frozen at exit True")

@@ -286,3 +286,31 @@ def test_a_truncated_package_is_unreadable_not_an_exception() -> None:
     data = docx_bytes("".join(p(f"ligne {i}") for i in range(2000)))
     with pytest.raises(UnreadableDocument):
         read_word(data[: len(data) // 2])
+
+
+def test_libxml2_out_of_memory_is_memory_not_corruption() -> None:
+    """Under the child's cap, libxml2 reports an allocation failure as a syntax error
+    (ERR_NO_MEMORY); the document is then too big, never « corrompu »."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import os, resource\n"
+        "from parsers.word_reader import read_word\n"
+        "from tests.wordml import docx_bytes, p\n"
+        "data = docx_bytes(''.join(p(f'Ligne {i} du rapport') for i in range(30000)))\n"
+        "size = int(open('/proc/self/statm').read().split()[0]) * os.sysconf('SC_PAGE_SIZE')\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (size + (24 << 20), resource.RLIM_INFINITY))\n"
+        "try:\n"
+        "    read_word(data, isolated=False)\n"
+        "except MemoryError:\n"
+        "    print('memory')\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__, e)\n"
+        "else:\n"
+        "    print('read')\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=root, check=True)
+    assert out.stdout.strip() == "memory"

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from guichet.commands import leave_quickly
 from guichet.errors import UnreadableMessage
 
 HELP = "Examiner un e-mail reçu (.eml) : candidature complète, incomplète, hors délai, ou non."
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(summary(result, args.file.name))
+    leave_quickly()
     return 0
 
 

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from guichet.commands import leave_quickly
 from guichet.errors import UnreadableDocument
 
 HELP = "Lire un dossier de candidature (.docx, .pdf ; .doc/.odt via LibreOffice) et afficher ses champs."
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print_explanation(dossier, args.file.name)
     else:
         print_summary(dossier, args.file.name)
+    leave_quickly()
     return 0
 
 
