@@ -14,7 +14,8 @@ Coordinates are in points from the top left of the page (``top`` grows downwards
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from operator import attrgetter
 
 SNAP = 3.0
 JOIN = 3.0
@@ -154,28 +155,23 @@ def _merge_edges(edges: list[Edge]) -> list[Edge]:
 
     merged: list[Edge] = []
     for (orientation, _), items in itertools.groupby(sorted(vertical + horizontal, key=group), key=group):
-        if orientation == "h":
-            ordered = sorted(items, key=lambda e: e.x0)
-            joined = [ordered[0]]
-            for e in ordered[1:]:
-                last = joined[-1]
-                if e.x0 <= last.x1 + JOIN:
-                    if e.x1 > last.x1:
-                        joined[-1] = Edge(last.x0, last.top, e.x1, last.bottom, "h")
-                else:
-                    joined.append(e)
-        else:
-            ordered = sorted(items, key=lambda e: e.top)
-            joined = [ordered[0]]
-            for e in ordered[1:]:
-                last = joined[-1]
-                if e.top <= last.bottom + JOIN:
-                    if e.bottom > last.bottom:
-                        joined[-1] = Edge(last.x0, last.top, last.x1, e.bottom, "v")
-                else:
-                    joined.append(e)
-        merged.extend(joined)
+        merged.extend(_join(list(items), *(("x0", "x1") if orientation == "h" else ("top", "bottom"))))
     return merged
+
+
+def _join(edges: list[Edge], start: str, end: str) -> list[Edge]:
+    """The edges of one line joined where they overlap or nearly touch; ``start`` and
+    ``end`` name the coordinates along the line (x0/x1 or top/bottom)."""
+    ordered = sorted(edges, key=attrgetter(start))
+    joined = [ordered[0]]
+    for e in ordered[1:]:
+        last = joined[-1]
+        if getattr(e, start) <= getattr(last, end) + JOIN:
+            if getattr(e, end) > getattr(last, end):
+                joined[-1] = replace(last, **{end: getattr(e, end)})
+        else:
+            joined.append(e)
+    return joined
 
 
 # --- cells -------------------------------------------------------------------------
