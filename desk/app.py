@@ -306,18 +306,23 @@ def create_app(desk: Desk) -> Starlette:
                 filtered=bool(request.query_params),
             )  # fmt: skip
 
-    def _application(session: Any, request: Request) -> Application | None:
+    def _signed_in(session: Any, request: Request, missing: str) -> tuple[DeskUser, Application] | Response:
+        """The signed-in coordinator and the programme's application the address names,
+        or the page that says why not: the login page, or ``missing`` (404)."""
+        user = desk.user(request, session)
+        if user is None:
+            return login_required(request)
         app = session.get(Application, request.path_params["id"])
-        return app if app is not None and app.programme_id == programme.id else None
+        if app is None or app.programme_id != programme.id:
+            return desk.refuse(request, 404, missing)
+        return user, app
 
     async def show(request: Request) -> Response:
         with sessions.begin() as session:
-            user = desk.user(request, session)
-            if user is None:
-                return login_required(request)
-            app = _application(session, request)
-            if app is None:
-                return desk.refuse(request, 404, "Candidature introuvable.")
+            found = _signed_in(session, request, "Candidature introuvable.")
+            if isinstance(found, Response):
+                return found
+            user, app = found
             view = views.application_view(session, programme, app)
             note_view(session, app, user.email, desk.clock(), "fiche consultée sur le bureau")
             return desk.page(
@@ -328,12 +333,12 @@ def create_app(desk: Desk) -> Starlette:
 
     def _serve(request: Request, what: str, find: Callable[[Any, Application], Any]) -> Response:
         with sessions.begin() as session:
-            user = desk.user(request, session)
-            if user is None:
-                return login_required(request)
-            app = _application(session, request)
-            served = find(session, app) if app is not None else None
-            if app is None or served is None:
+            found = _signed_in(session, request, "Fichier introuvable.")
+            if isinstance(found, Response):
+                return found
+            user, app = found
+            served = find(session, app)
+            if served is None:
                 return desk.refuse(request, 404, "Fichier introuvable.")
             note_view(
                 session, app, user.email, desk.clock(), f"{what} « {served.filename} » téléchargé"
@@ -371,12 +376,10 @@ def create_app(desk: Desk) -> Starlette:
             if form is None:
                 return desk.refuse_form(request)
             with sessions.begin() as session:
-                user = desk.user(request, session)
-                if user is None:
-                    return login_required(request)
-                app = _application(session, request)
-                if app is None:
-                    return desk.refuse(request, 404, "Candidature introuvable.")
+                found = _signed_in(session, request, "Candidature introuvable.")
+                if isinstance(found, Response):
+                    return found
+                user, app = found
                 try:
                     with session.begin_nested():  # a refused change leaves nothing behind
                         message = action(session, app, form, user)
