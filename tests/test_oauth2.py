@@ -10,6 +10,7 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -34,14 +35,20 @@ def tokens() -> Iterator[TokenServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def oauth_dovecot(tokens: TokenServer) -> Iterator[DovecotServer]:
+def oauth2_dovecot(tokens: TokenServer, **options: Any) -> DovecotServer:
+    """A Dovecot that checks OAuth2 tokens with ``tokens`` (and passwords, unless told)."""
     _need("Dovecot", DovecotServer.missing())
-    with DovecotServer(
+    return DovecotServer(
         users=dict.fromkeys(USERS, "secret"),
         oauth2_introspection_url=tokens.introspection_url,
         oauth2_cafile=tokens.cafile,
-    ) as server:
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def oauth_dovecot(tokens: TokenServer) -> Iterator[DovecotServer]:
+    with oauth2_dovecot(tokens) as server:
         yield server
 
 
@@ -393,14 +400,7 @@ def test_google_user_refresh_token_signs_in_until_it_is_revoked(
 @pytest.fixture(scope="module")
 def oauth_only_dovecot(tokens: TokenServer) -> Iterator[DovecotServer]:
     """Like Microsoft 365 since 2022: LOGIN refused, only OAUTHBEARER… and XOAUTH2 here."""
-    _need("Dovecot", DovecotServer.missing())
-    with DovecotServer(
-        users=dict.fromkeys(USERS, "secret"),
-        oauth2_introspection_url=tokens.introspection_url,
-        oauth2_cafile=tokens.cafile,
-        oauth2_mechanisms=("oauthbearer",),
-        password_login=False,
-    ) as server:
+    with oauth2_dovecot(tokens, oauth2_mechanisms=("oauthbearer",), password_login=False) as server:
         yield server
 
 
@@ -432,14 +432,7 @@ def test_oauthbearer_is_used_where_xoauth2_is_not_offered(
 @pytest.fixture(scope="module")
 def xoauth2_only_dovecot(tokens: TokenServer) -> Iterator[DovecotServer]:
     """What the issue met: AUTH=XOAUTH2 offered, LOGIN refused (LOGINDISABLED)."""
-    _need("Dovecot", DovecotServer.missing())
-    with DovecotServer(
-        users=dict.fromkeys(USERS, "secret"),
-        oauth2_introspection_url=tokens.introspection_url,
-        oauth2_cafile=tokens.cafile,
-        oauth2_mechanisms=("xoauth2",),
-        password_login=False,
-    ) as server:
+    with oauth2_dovecot(tokens, oauth2_mechanisms=("xoauth2",), password_login=False) as server:
         yield server
 
 
