@@ -150,15 +150,18 @@ def downgrade(engine: sa.Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path, database: str) -> StoreSettings:
+    """An empty database of the kind asked: a SQLite file, or the PostgreSQL test server's."""
+    if database == "sqlite":
+        return sqlite_settings(tmp_path)
+    return StoreSettings(tmp_path / "var", request.getfixturevalue("postgres_url"))
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_migration_0003_gives_what_was_filed_before_nothing_unread(
     request: pytest.FixtureRequest, tmp_path: Path, database: str
 ) -> None:
-    settings = (
-        sqlite_settings(tmp_path)
-        if database == "sqlite"
-        else StoreSettings(tmp_path / "var", request.getfixturevalue("postgres_url"))
-    )
+    settings = empty_database(request, tmp_path, database)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine, "0002")
@@ -474,11 +477,7 @@ def test_outbox_keys_are_unique_and_decisions_keep_history(store: Store, checker
 def test_migration_0004_keeps_what_was_filed_and_goes_back(
     request: pytest.FixtureRequest, tmp_path: Path, database: str
 ) -> None:
-    settings = (
-        sqlite_settings(tmp_path)
-        if database == "sqlite"
-        else StoreSettings(tmp_path / "var", request.getfixturevalue("postgres_url"))
-    )
+    settings = empty_database(request, tmp_path, database)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine, "0002")
