@@ -689,7 +689,7 @@ def scenario(
     """The whole measure on running servers: ``users`` maps the programme's mailbox ids
     (``info``, ``programme``) to fresh IMAP users; ``database_urls`` (killed, reference)
     replaces SQLite files in ``folder``."""
-    from tests.servers import guichet_imap_env
+    from tests.servers import guichet_imap_env, guichet_smtp_env
 
     started = time.monotonic()
     backlog_mails = backlog(mails, seed)
@@ -701,11 +701,7 @@ def scenario(
     imap = {
         k: v for box, user in users.items() for k, v in guichet_imap_env(dovecot, box, user).items()
     }
-    smtp = {
-        "GUICHET_SMTP_HOST": relay.host,
-        "GUICHET_SMTP_PORT": str(relay.port),
-        "GUICHET_SMTP_SECURITY": "plain",
-    }
+    smtp = guichet_smtp_env(relay)
     urls = database_urls or tuple(
         f"sqlite:///{folder / name / 'guichet.sqlite3'}" for name in ("killed", "reference")
     )

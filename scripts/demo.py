@@ -36,7 +36,7 @@ from rich.table import Table
 
 from config.programme import load_programme
 from guichet.loopback.mails import ANNEXES, brussels, build, dossier_mail, with_trace
-from guichet.loopback.servers import DovecotServer, SmtpRelay, guichet_imap_env
+from guichet.loopback.servers import DovecotServer, SmtpRelay, guichet_imap_env, guichet_smtp_env
 from ingest.mailbox import programme_mailboxes
 from ingest.scheduler import Worker
 from notifications.digest_mail import send_digest
@@ -132,9 +132,7 @@ def main() -> int:
             env = {
                 **guichet_imap_env(dovecot, "info", INFO),
                 **guichet_imap_env(dovecot, "programme", MANAGER),
-                "GUICHET_SMTP_HOST": relay.host,
-                "GUICHET_SMTP_PORT": str(relay.port),
-                "GUICHET_SMTP_SECURITY": "plain",
+                **guichet_smtp_env(relay),
             }
             settings = StoreSettings(
                 data_dir=Path(tmp) / "var",

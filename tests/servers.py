@@ -9,6 +9,7 @@ from guichet.loopback.servers import (  # noqa: F401
     SmtpRelay,
     free_port,
     guichet_imap_env,
+    guichet_smtp_env,
     lmtp_deliver,
     postgres_bindir,
     self_signed_certificate,

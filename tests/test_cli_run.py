@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Accounts
 from tests.mails import brussels, build
-from tests.servers import DovecotServer, SmtpRelay
+from tests.servers import DovecotServer, SmtpRelay, guichet_smtp_env
 from tests.stores import dossier_mail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,9 +131,7 @@ def test_run_answers_the_applicant_over_smtp(
         "GUICHET_DATA_DIR": str(tmp_path / "var"),
         "GUICHET_PROGRAMME": "blossom-2026",
         "GUICHET_POLL_SECONDS": "0.5",
-        "GUICHET_SMTP_HOST": smtp_relay.host,
-        "GUICHET_SMTP_PORT": str(smtp_relay.port),
-        "GUICHET_SMTP_SECURITY": "plain",
+        **guichet_smtp_env(smtp_relay),
     }
     log = tmp_path / "run.log"
     worker = start_worker(env, log)

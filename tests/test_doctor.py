@@ -14,7 +14,7 @@ from guichet.checkup import check_data_dir, check_store, kernel_clock_synchronis
 from guichet.cli import main
 from guichet.commands.doctor import diagnose
 from tests.conftest import Accounts, sqlite_settings
-from tests.servers import DovecotServer, SmtpRelay, free_port
+from tests.servers import DovecotServer, SmtpRelay, free_port, guichet_smtp_env
 from triage.models import OutboxMail
 from triage.store import StoreSettings, make_engine, open_store, upgrade
 
@@ -28,9 +28,7 @@ def settings_env(
         **accounts.env,
         "GUICHET_PROGRAMME": "blossom-2026",
         "GUICHET_DATA_DIR": str(data),
-        "GUICHET_SMTP_HOST": relay.host,
-        "GUICHET_SMTP_PORT": str(relay.port),
-        "GUICHET_SMTP_SECURITY": "plain",
+        **guichet_smtp_env(relay),
     }
     env.update(changes)
     return env

@@ -248,13 +248,9 @@ def test_a_hostile_structure_name_goes_out_and_into_sent_without_a_header(
     from ingest.poll import run_cycle
     from notifications.jobs import Notifier, smtp_sender
     from tests.mails import brussels, build as build_incoming
+    from tests.servers import guichet_smtp_env
 
-    env = {
-        **accounts.env,
-        "GUICHET_SMTP_HOST": smtp_relay.host,
-        "GUICHET_SMTP_PORT": str(smtp_relay.port),
-        "GUICHET_SMTP_SECURITY": "plain",
-    }
+    env = {**accounts.env, **guichet_smtp_env(smtp_relay)}
     incoming = build_incoming(
         sender=f"Fatima El Amrani <{applicant}>",
         subject="Dossier de candidature",  # no structure name: the dossier's is taken

@@ -32,7 +32,7 @@ from ingest.poll import CycleReport, MailboxReport
 from ingest.scheduler import Worker
 from ingest.watchdog import notify
 from tests.conftest import Accounts
-from tests.servers import SmtpRelay
+from tests.servers import SmtpRelay, guichet_smtp_env
 from tests.stores import BLOSSOM
 from triage.models import OutboxMail, WorkerHealth
 from triage.store import Store
@@ -224,9 +224,7 @@ def alert_env(store: Store, relay: SmtpRelay) -> dict[str, str]:
     return {
         "GUICHET_DATA_DIR": str(store.settings.data_dir),
         "GUICHET_DATABASE_URL": store.settings.database_url,
-        "GUICHET_SMTP_HOST": relay.host,
-        "GUICHET_SMTP_PORT": str(relay.port),
-        "GUICHET_SMTP_SECURITY": "plain",
+        **guichet_smtp_env(relay),
     }
 
 

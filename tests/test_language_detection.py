@@ -32,7 +32,7 @@ from notifications.language import (
 )
 from tests.conftest import Accounts
 from tests.mails import brussels
-from tests.servers import DovecotServer, SmtpRelay
+from tests.servers import DovecotServer, SmtpRelay, guichet_smtp_env
 from tests.stores import dossier_mail, file_mails
 from triage.models import Application, Event
 from triage.store import Store
@@ -266,8 +266,7 @@ def test_a_dutch_applicant_gets_a_dutch_acknowledgement_over_smtp(
     dovecot: DovecotServer,
     checker: Checker,
 ) -> None:
-    env = {**accounts.env, "GUICHET_SMTP_HOST": smtp_relay.host,
-           "GUICHET_SMTP_PORT": str(smtp_relay.port), "GUICHET_SMTP_SECURITY": "plain"}  # fmt: skip
+    env = {**accounts.env, **guichet_smtp_env(smtp_relay)}
     notifier = Notifier(sqlite_store, BLOSSOM, env, smtp_sender(env))
     boxes = programme_mailboxes(BLOSSOM.mailboxes, env)
 
@@ -325,8 +324,7 @@ def test_a_mail_too_short_to_tell_gets_the_programme_default_over_smtp(
     checker: Checker,
 ) -> None:
     """« Hello, see attached »: too short; the dossier's answers are French: French."""
-    env = {**accounts.env, "GUICHET_SMTP_HOST": smtp_relay.host,
-           "GUICHET_SMTP_PORT": str(smtp_relay.port), "GUICHET_SMTP_SECURITY": "plain"}  # fmt: skip
+    env = {**accounts.env, **guichet_smtp_env(smtp_relay)}
     notifier = Notifier(sqlite_store, BLOSSOM, env, smtp_sender(env))
     raw = dossier_mail(VELO, annexes=NO_CV, sender=f"<{applicant}>", body="Hello, see attached.\n")
     accounts.append("info", raw, brussels(2026, 9, 8, 9, 0))

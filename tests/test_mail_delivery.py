@@ -25,7 +25,7 @@ from notifications.delivery import SENDING_LEASE
 from notifications.jobs import Notifier, smtp_sender
 from tests.conftest import Accounts
 from tests.mails import brussels, with_trace
-from tests.servers import DovecotServer, SmtpRelay, free_port
+from tests.servers import DovecotServer, SmtpRelay, free_port, guichet_smtp_env
 from tests.stores import dossier_mail
 from triage.models import (
     OUTBOX_RECORDED,
@@ -43,14 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 VELO = "g03-mixed-labels-npar3"  # Vélo Solidaire, a complete form
 
 
-def smtp_env(relay: SmtpRelay, port: int | None = None) -> dict[str, str]:
-    return {
-        "GUICHET_SMTP_HOST": relay.host,
-        "GUICHET_SMTP_PORT": str(port or relay.port),
-        "GUICHET_SMTP_SECURITY": "plain",
-    }
-
-
 def inbox(dovecot: DovecotServer, user: str, folder: str = "INBOX") -> list[Any]:
     with dovecot.mailbox(user) as box:
         if not box.folder.exists(folder):
@@ -63,7 +55,7 @@ def inbox(dovecot: DovecotServer, user: str, folder: str = "INBOX") -> list[Any]
 def world(
     accounts: Accounts, smtp_relay: SmtpRelay, sqlite_store: Store, applicant: str
 ) -> Iterator[dict[str, Any]]:
-    env = {**accounts.env, **smtp_env(smtp_relay)}
+    env = {**accounts.env, **guichet_smtp_env(smtp_relay)}
     yield {"env": env, "store": sqlite_store, "applicant": applicant}
 
 
@@ -158,7 +150,7 @@ def test_smtp_down_then_back_delivers_once(
     first_mail(world, accounts, ("statuts",))
     now = brussels(2026, 9, 3, 9, 2)
     poll(world, now, checker)
-    down = {**world["env"], **smtp_env(smtp_relay, port=free_port())}
+    down = {**world["env"], **guichet_smtp_env(smtp_relay, port=free_port())}
     report = notifier(world, down).run(now)
     assert report.delivery.sent == [] and len(report.delivery.postponed) == 1
     [row] = rows(world["store"])

@@ -18,7 +18,7 @@ from notifications.jobs import Notifier, smtp_sender
 from notifications.plan import reminder_moments
 from tests.conftest import Accounts
 from tests.mails import brussels, with_trace
-from tests.servers import DovecotServer, SmtpRelay
+from tests.servers import DovecotServer, SmtpRelay, guichet_smtp_env
 from tests.stores import dossier_mail
 from triage.store import Store
 
@@ -31,8 +31,7 @@ def run_season(accounts: Accounts, relay: SmtpRelay, store: Store, checker: Chec
                start: dt.datetime) -> None:  # fmt: skip
     """The worker from ``start`` to an hour after the deadline: every hour a poll then the
     mail run (``courriels``), and the mail run at each reminder moment (``rappel-J-n``)."""
-    env = {**accounts.env, "GUICHET_SMTP_HOST": relay.host,
-           "GUICHET_SMTP_PORT": str(relay.port), "GUICHET_SMTP_SECURITY": "plain"}  # fmt: skip
+    env = {**accounts.env, **guichet_smtp_env(relay)}
     notifier = Notifier(store, BLOSSOM, env, smtp_sender(env))
     deadline = BLOSSOM.deadline_at
     assert deadline is not None

@@ -381,6 +381,16 @@ def guichet_imap_env(
     return {env_name(mailbox_id, k): v for k, v in values.items()}
 
 
+def guichet_smtp_env(relay: SmtpRelay, port: int | None = None) -> dict[str, str]:
+    """The ``GUICHET_SMTP_*`` variables that send through ``relay`` (plain SMTP on
+    loopback), or to ``port`` instead (where nothing listens: an SMTP server down)."""
+    return {
+        "GUICHET_SMTP_HOST": relay.host,
+        "GUICHET_SMTP_PORT": str(port or relay.port),
+        "GUICHET_SMTP_SECURITY": "plain",
+    }
+
+
 # --- SMTP into Dovecot -----------------------------------------------------------------
 
 
