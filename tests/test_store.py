@@ -157,23 +157,30 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path, database: str
     return StoreSettings(tmp_path / "var", request.getfixturevalue("postgres_url"))
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_migration_0003_gives_what_was_filed_before_nothing_unread(
-    request: pytest.FixtureRequest, tmp_path: Path, database: str
-) -> None:
-    settings = empty_database(request, tmp_path, database)
+def filed_at_0002_then(settings: StoreSettings, *, up_to: str, back_to: str) -> None:
+    """Rows filed at revision 0002, migrated up to ``up_to``, down to ``back_to``, then to
+    the head: what the test reads afterwards went through both ways."""
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine, "0002")
         with engine.begin() as connection:
             _rows_of_0002(connection)
-        upgrade(engine, "0003")
-        assert current_revision(engine) == "0003"
-        downgrade(engine, "0002")  # and back: nothing filed before is lost on the way
-        assert current_revision(engine) == "0002"
+        upgrade(engine, up_to)
+        assert current_revision(engine) == up_to
+        downgrade(engine, back_to)
+        assert current_revision(engine) == back_to
         upgrade(engine)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_migration_0003_gives_what_was_filed_before_nothing_unread(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str
+) -> None:
+    settings = empty_database(request, tmp_path, database)
+    # and back: nothing filed before is lost on the way
+    filed_at_0002_then(settings, up_to="0003", back_to="0002")
     with open_store(settings) as store, store.sessions() as session:
         application = session.get(Application, 1)
         assert application is not None
@@ -478,18 +485,8 @@ def test_migration_0004_keeps_what_was_filed_and_goes_back(
     request: pytest.FixtureRequest, tmp_path: Path, database: str
 ) -> None:
     settings = empty_database(request, tmp_path, database)
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine, "0002")
-        with engine.begin() as connection:
-            _rows_of_0002(connection)
-        upgrade(engine, "0004")
-        assert current_revision(engine) == "0004"
-        downgrade(engine, "0003")  # the desk's tables and columns go, nothing filed does
-        assert current_revision(engine) == "0003"
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    # the desk's tables and columns go, nothing filed does
+    filed_at_0002_then(settings, up_to="0004", back_to="0003")
     with open_store(settings) as store, store.sessions() as session:
         application = session.get(Application, 1)
         assert application is not None and application.missing == ["annexe.cv"]
