@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,16 +34,26 @@ def wait_until(
     raise AssertionError(f"{what}: not after {timeout} s\n--- worker log ---\n{shown}")
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """`guichet run` as a service would start it, its log (stderr) in ``log``."""
+@contextlib.contextmanager
+def running_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`guichet run` as a service would start it, with this process's environment but
+    its GUICHET_ variables replaced by ``env``, its log (stderr) in ``log``; killed at the
+    end if the test did not stop it."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")}
     with open(log, "wb") as stderr:
-        return subprocess.Popen(
+        worker = subprocess.Popen(
             [sys.executable, "-m", "guichet.cli", "run"],
             cwd=ROOT,
-            env=env,
+            env={**inherited, **env},
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
+    try:
+        yield worker
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
 
 
 def messages(database: Path) -> int:
@@ -59,15 +70,13 @@ def messages(database: Path) -> int:
 def test_run_polls_until_stopped(accounts: Accounts, tmp_path: Path, signum: int) -> None:
     data = tmp_path / "var"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
         **accounts.env,
         "GUICHET_DATA_DIR": str(data),
         "GUICHET_PROGRAMME": "blossom-2026",
         "GUICHET_POLL_SECONDS": "0.5",
     }
     log = tmp_path / "run.log"
-    worker = start_worker(env, log)
-    try:
+    with running_worker(env, log) as worker:
         wait_until(lambda: "relevé : " in log.read_text(), 60, "first cycle", log)
         accounts.append("info", build(), brussels(2026, 9, 13, 11, 0))
         wait_until(lambda: messages(data / "guichet.sqlite3") == 1, 60, "mail recorded", log)
@@ -75,10 +84,6 @@ def test_run_polls_until_stopped(accounts: Accounts, tmp_path: Path, signum: int
         wait_until(lambda: "courriels : envoi désactivé" in log.read_text(), 30, "mail job", log)
         worker.send_signal(signum)
         assert worker.wait(30) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     lines = log.read_text().splitlines()
     assert "démarrage : programme blossom-2026, 2 boîte(s), relevé toutes les 0,5 s" in lines[0]
     cycles = [line for line in lines if " relevé : " in line]
@@ -101,21 +106,15 @@ def test_a_signal_before_the_first_cycle_still_stops_cleanly(
     accounts: Accounts, tmp_path: Path
 ) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
         **accounts.env,
         "GUICHET_DATA_DIR": str(tmp_path / "var"),
         "GUICHET_PROGRAMME": "blossom-2026",
     }
     log = tmp_path / "run.log"
-    worker = start_worker(env, log)
-    try:
+    with running_worker(env, log) as worker:
         wait_until(lambda: "démarrage" in log.read_text(), 60, "start", log)
         worker.send_signal(signal.SIGTERM)  # the scheduler may not be running yet
         assert worker.wait(60) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     text = log.read_text()
     assert "relevé toutes les 2 min" in text
     assert "arrêt demandé (SIGTERM)" in text and "arrêté proprement après" in text
@@ -126,7 +125,6 @@ def test_run_answers_the_applicant_over_smtp(
     tmp_path: Path,
 ) -> None:  # fmt: skip
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
         **accounts.env,
         "GUICHET_DATA_DIR": str(tmp_path / "var"),
         "GUICHET_PROGRAMME": "blossom-2026",
@@ -134,14 +132,13 @@ def test_run_answers_the_applicant_over_smtp(
         **guichet_smtp_env(smtp_relay),
     }
     log = tmp_path / "run.log"
-    worker = start_worker(env, log)
 
     def received() -> list[str]:
         with dovecot.mailbox(applicant) as box:
             box.folder.set("INBOX")
             return [m.subject for m in box.fetch(mark_seen=False, bulk=True)]
 
-    try:
+    with running_worker(env, log) as worker:
         wait_until(lambda: "relevé : " in log.read_text(), 60, "first cycle", log)
         raw = dossier_mail("g02-nextline-npar2", sender=f"Els <{applicant}>")
         accounts.append("info", raw, brussels(2026, 9, 13, 11, 0))
@@ -149,10 +146,6 @@ def test_run_answers_the_applicant_over_smtp(
         wait_until(lambda: "1 envoyé(s)" in log.read_text(), 30, "sending logged", log)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     assert received() == ["Accusé de réception – Potager Partagé SC – BLOSSOM 2026-2027"]
     text = log.read_text()
     assert "envoi désactivé" not in text and "Traceback" not in text

@@ -346,10 +346,9 @@ def test_run_warns_at_start_about_a_mailbox_it_cannot_find(
 ) -> None:
     import signal
 
-    from tests.test_cli_run import start_worker, wait_until
+    from tests.test_cli_run import running_worker, wait_until
 
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
         **accounts.env,
         "GUICHET_IMAP_PROGRAMME_HOST": "imap.nulle-part.invalid",
         "GUICHET_DATA_DIR": str(tmp_path / "var"),
@@ -357,15 +356,10 @@ def test_run_warns_at_start_about_a_mailbox_it_cannot_find(
         "GUICHET_POLL_SECONDS": "0.5",
     }
     log = tmp_path / "run.log"
-    worker = start_worker(env, log)
-    try:
+    with running_worker(env, log) as worker:
         wait_until(lambda: "(en erreur depuis" in log.read_text(), 60, "two cycles", log)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     text = log.read_text()
     assert (
         "boîte « programme » : DNS : nom inconnu : « imap.nulle-part.invalid » ; nouvel essai à chaque relevé"
@@ -415,13 +409,12 @@ def test_run_under_systemd_says_ready_then_each_cycle_then_stopping(
 ) -> None:
     import signal
 
-    from tests.test_cli_run import start_worker, wait_until
+    from tests.test_cli_run import running_worker, wait_until
 
     path = tmp_path / "notify"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     server.bind(str(path))
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
         **accounts.env,
         "GUICHET_DATA_DIR": str(tmp_path / "var"),
         "GUICHET_PROGRAMME": "blossom-2026",
@@ -430,21 +423,18 @@ def test_run_under_systemd_says_ready_then_each_cycle_then_stopping(
         "WATCHDOG_USEC": "2000000",  # WatchdogSec=2s: a keepalive every second
     }
     log = tmp_path / "run.log"
-    worker = start_worker(env, log)
     messages: list[str] = []
+
+    def heard() -> bool:
+        messages.extend(m.decode() for m in received(server))
+        return sum(m.startswith("WATCHDOG=1\nSTATUS=relevé : ") for m in messages) >= 2
+
     try:
-
-        def heard() -> bool:
-            messages.extend(m.decode() for m in received(server))
-            return sum(m.startswith("WATCHDOG=1\nSTATUS=relevé : ") for m in messages) >= 2
-
-        wait_until(heard, 60, "two cycles told to systemd", log)
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(30) == 0
+        with running_worker(env, log) as worker:
+            wait_until(heard, 60, "two cycles told to systemd", log)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
         messages.extend(m.decode() for m in received(server))
         server.close()
     assert messages[0] == "READY=1"

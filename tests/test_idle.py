@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import signal
 import sqlite3
 import threading
@@ -30,7 +29,7 @@ from ingest.mailbox import ImapSession, MailboxSettings, programme_mailboxes, se
 from ingest.scheduler import POLL_JOB, ScheduleSettings, Worker, build_scheduler
 from tests.conftest import Accounts
 from tests.mails import brussels, build
-from tests.test_cli_run import start_worker
+from tests.test_cli_run import running_worker
 from triage.models import Message
 from triage.store import Store
 
@@ -368,14 +367,12 @@ def test_run_with_idle_records_a_mail_without_waiting_for_the_hour(
 ) -> None:
     data = tmp_path / "var"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")},
         **idle_env(accounts, "info", "programme"),
         "GUICHET_DATA_DIR": str(data),
         "GUICHET_PROGRAMME": "blossom-2026",
         "GUICHET_POLL_MINUTES": "60",
     }
     log = tmp_path / "run.log"
-    worker = start_worker(env, log)
 
     def messages() -> int:
         with contextlib.suppress(sqlite3.Error):
@@ -384,17 +381,13 @@ def test_run_with_idle_records_a_mail_without_waiting_for_the_hour(
                 return db.execute("SELECT count(*) FROM messages").fetchone()[0]
         return 0
 
-    try:
+    with running_worker(env, log) as worker:
         wait_for(lambda: log.read_text().count("notification (IDLE) active") == 2, "IDLE on")
         wait_for(lambda: " relevé : " in log.read_text(), "first cycle")
         accounts.append("programme", build(), brussels(2026, 9, 13, 11, 0))
         wait_for(lambda: messages() == 1, "mail recorded")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     text = log.read_text()
     lines = text.splitlines()
     assert (
