@@ -265,7 +265,6 @@ class GoogleTokens:
 
     def token(self, fresh: bool = False) -> str:
         import google.auth.exceptions
-        import requests
         from google.auth.transport.requests import Request
 
         s = self.settings

@@ -7,7 +7,6 @@ dealt with); a reply that brings a file is a supplement, whatever its subject.""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 

@@ -35,24 +35,24 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from triage.states import (  # noqa: F401 - the store's words, kept importable from here
-    RECU,
-    TRAITE,
-    ERREUR,
-    PURGE,
-    OWN_MAIL,
-    ROLE_DOSSIER,
-    ROLE_COMPLEMENT,
-    ROLE_MESSAGE,
     CONTRIBUTING,
-    ROLE_DAMAGED,
-    ROLE_NOT_READ,
+    DECISIONS,
+    ERREUR,
+    KEYWORD,
+    OUTBOX_ABANDONED,
     OUTBOX_RECORDED,
     OUTBOX_SENDING,
     OUTBOX_SENT,
-    OUTBOX_ABANDONED,
-    DECISIONS,
-    KEYWORD,
+    OWN_MAIL,
+    PURGE,
+    RECU,
     RETIRE,
+    ROLE_COMPLEMENT,
+    ROLE_DAMAGED,
+    ROLE_DOSSIER,
+    ROLE_MESSAGE,
+    ROLE_NOT_READ,
+    TRAITE,
 )
 
 

@@ -29,7 +29,7 @@ from ingest.archive import RawArchive
 from ingest.intake import log_event
 from notifications.outbox import record_for_application
 from notifications.plan import ANSWERS, APPLICANT_KINDS, Due
-from notifications.wording import decision_label, missing_label, one_line, status_label
+from notifications.wording import missing_label, one_line, status_label
 from triage.annexes import OTHER
 from triage.corrections import ANNEX, FIELD, annex_kind, is_blank, latest_corrections
 from triage.decisions import SOURCE_DESK, display_structure, record_decision
