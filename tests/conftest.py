@@ -158,3 +158,15 @@ def checker() -> Callable[[bytes, dt.datetime | None, str | None], CheckResult]:
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     with open_store(sqlite_settings(tmp_path)) as opened:
         yield opened
+
+
+@pytest.fixture
+def filed(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, checker: object) -> Iterator[Store]:
+    """A store holding the desk's varied season of ten applications, filed once per
+    session and copied into this test's folder (``tests.desk_store``)."""
+    from tests.desk_store import filed_copy
+
+    root = tmp_path_factory.getbasetemp() / "desk-varied"
+    root.mkdir(exist_ok=True)
+    with filed_copy(root, tmp_path, checker) as store:
+        yield store

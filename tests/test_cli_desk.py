@@ -4,14 +4,12 @@ store holding the varied season."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from guichet import cli
-from tests.desk_store import filed_copy
 from tests.stores import BLOSSOM
 from triage.models import DeskUser, Event
 from triage.store import Store, open_store
@@ -20,19 +18,12 @@ PASSWORD = "cheval-agrafe-batterie"
 
 
 @pytest.fixture
-def filed(
-    tmp_path_factory: pytest.TempPathFactory,
-    tmp_path: Path,
-    checker: object,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Store]:
-    root = tmp_path_factory.getbasetemp() / "desk-varied"
-    root.mkdir(exist_ok=True)
-    with filed_copy(root, tmp_path, checker) as store:
-        monkeypatch.setenv("GUICHET_DATA_DIR", str(store.settings.data_dir))
-        monkeypatch.setenv("GUICHET_DATABASE_URL", store.settings.database_url)
-        monkeypatch.setenv("GUICHET_PROGRAMME", BLOSSOM.id)
-        yield store
+def filed(filed: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """The varied season (conftest), named to the command line by its environment."""
+    monkeypatch.setenv("GUICHET_DATA_DIR", str(filed.settings.data_dir))
+    monkeypatch.setenv("GUICHET_DATABASE_URL", filed.settings.database_url)
+    monkeypatch.setenv("GUICHET_PROGRAMME", BLOSSOM.id)
+    return filed
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

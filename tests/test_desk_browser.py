@@ -9,7 +9,6 @@ Screenshots of the list and of one application go to ``test-artifacts/`` (deskto
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +21,8 @@ from sqlalchemy import select
 from desk.app import create_app
 from notifications.outbox import plan_and_record
 from tests.conftest import _need
-from tests.desk_store import filed_copy
 from tests.desk_web import EMAIL, PASSWORD, desk_for
+from tests.servers import free_port
 from tests.stores import BLOSSOM, NOW
 from triage.models import Application, OutboxMail
 from triage.review import REVUE
@@ -63,37 +62,27 @@ def _chromium() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def served(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, checker: object
-) -> Iterator[tuple[str, Store]]:
-    root = tmp_path_factory.getbasetemp() / "desk-varied"
-    root.mkdir(exist_ok=True)
-    with filed_copy(root, tmp_path, checker) as store:
-        with store.sessions.begin() as session:
-            plan_and_record(session, store.archive, BLOSSOM, NOW)  # the acknowledgements
-        port = _free_port()
-        config = uvicorn.Config(
-            create_app(desk_for(store)), host="127.0.0.1", port=port, log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        try:
-            yield f"http://127.0.0.1:{port}", store
-        finally:
-            server.should_exit = True
-            thread.join(10)
+def served(filed: Store) -> Iterator[tuple[str, Store]]:
+    store = filed
+    with store.sessions.begin() as session:
+        plan_and_record(session, store.archive, BLOSSOM, NOW)  # the acknowledgements
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(desk_for(store)), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}", store
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture

@@ -14,21 +14,10 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from desk.app import COOKIE, LOGIN_TRIES
-from tests.desk_store import filed_copy
 from tests.desk_web import EMAIL, PASSWORD, app_for, csrf_of, desk_for
 from triage.models import Application, Attachment, Correction, Event, OutboxMail
 from triage.review import REVUE
 from triage.store import Store
-
-
-@pytest.fixture
-def filed(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, checker: object
-) -> Iterator[Store]:
-    root = tmp_path_factory.getbasetemp() / "desk-varied"
-    root.mkdir(exist_ok=True)
-    with filed_copy(root, tmp_path, checker) as store:
-        yield store
 
 
 @pytest.fixture

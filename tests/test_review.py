@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +13,6 @@ from sqlalchemy import func, select
 from guichet.errors import InputError
 from notifications.outbox import plan_and_record
 from notifications.results import record_results
-from tests.desk_store import filed_copy
 from tests.mails import brussels
 from tests.stores import BLOSSOM, NOW
 from triage.decisions import current_decision
@@ -43,16 +40,6 @@ from triage.review import (
 from triage.store import Store
 
 WHO = "coordinatrice@coopcity.test"
-
-
-@pytest.fixture
-def filed(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, checker: object
-) -> Iterator[Store]:
-    root = tmp_path_factory.getbasetemp() / "desk-varied"
-    root.mkdir(exist_ok=True)
-    with filed_copy(root, tmp_path, checker) as store:
-        yield store
 
 
 def _app(session, name: str) -> Application:
